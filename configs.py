@@ -1,0 +1,439 @@
+"""Every path, hyperparameter and preset of NIE, as typed dataclasses.
+
+A config is a plain dataclass tree. The command line changes it with `key=value` overrides
+(`data.batch_size=8`, `tilt_deg=[0,10]`); values are parsed as YAML and checked against the field's
+type, and an unknown key is refused with the closest known key named. `save_yaml` / `load_yaml` write
+and read the resolved config that every run directory keeps.
+
+Presets are functions registered with `@preset`: their docstring holds the command, the expected
+run time on the 2-core reference machine and the expected result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import yaml
+
+# ----------------------------------------------------------------------------------------------
+# Paths
+# ----------------------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent
+DATASETS_DIR = Path(os.environ.get("NIE_DATASETS", ROOT / "datasets"))  # generated data (git-ignored)
+RUNS_DIR = Path(os.environ.get("NIE_RUNS", ROOT / "runs"))  # training runs (git-ignored)
+MODELS_DIR = ROOT / "models"  # shipped models
+
+
+# ----------------------------------------------------------------------------------------------
+# Synthetic box scenes
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class LabelRule:
+    """How a scene's ground truth becomes the classifier's OK / NOK label."""
+
+    usecase: str = "fill"  # folder name under classes/
+    nok_below_fill: float = 0.6  # fill fraction 0..1 under which a box is NOK
+    nok_if_overfill: bool = True  # content more than 1 cm above the rim makes a box NOK
+
+
+@dataclass
+class SynthConfig:
+    """The synthetic box-scene generator (`nie synth`). Lengths in metres, angles in degrees."""
+
+    image_width: int = 256  # px, 32..4096
+    image_height: int = 192  # px, 32..4096
+    # box (inner dimensions); each (low, high) is drawn uniformly
+    box_length_m: tuple[float, float] = (0.25, 0.80)  # L, 0.05..3
+    box_width_m: tuple[float, float] = (0.20, 0.60)  # W, 0.05..3 (W <= L after drawing)
+    box_height_m: tuple[float, float] = (0.15, 0.50)  # H, 0.05..3
+    wall_thickness_m: tuple[float, float] = (0.003, 0.008)  # cardboard thickness
+    flaps_prob: float = 0.6  # probability that a box has open flaps, 0..1
+    flap_angle_deg: tuple[float, float] = (80.0, 170.0)  # flap angle from vertical-up, outward; 90 = flat
+    tape_prob: float = 0.5  # probability of a tape strip over the rim, 0..1
+    label_prob: float = 0.6  # probability of a printed label on a wall, 0..1
+    # contents
+    empty_prob: float = 0.05  # probability of an empty box, 0..1
+    bulk_prob: float = 0.3  # probability of loose bulk fill (noisy surface), 0..1
+    fill_target: tuple[float, float] = (0.0, 1.0)  # target fill drawn uniformly, 0..1
+    packed_prob: float = 0.4  # probability of neatly packed rows and stacks instead of dropped items, 0..1
+    items_max: int = 60  # most cuboid items per box, 0..200
+    item_size_frac: tuple[float, float] = (0.15, 0.6)  # item footprint side / min(L, W)
+    item_height_frac: tuple[float, float] = (0.08, 0.5)  # item height / H
+    item_yaw_prob: float = 0.3  # probability an item is turned about the vertical, 0..1
+    overfill_prob: float = 0.12  # probability of content sticking out over the rim, 0..1
+    # camera
+    tilt_deg: tuple[float, float] = (0.0, 35.0)  # camera axis from vertical, 0..60
+    yaw_deg: tuple[float, float] = (0.0, 360.0)  # heading around the box
+    coverage: tuple[float, float] = (0.3, 0.8)  # box extent / frame extent (limiting side), 0.1..1
+    fov_deg: tuple[float, float] = (45.0, 70.0)  # horizontal field of view
+    # light and sensor
+    sun_elevation_deg: tuple[float, float] = (35.0, 85.0)  # directional light above the horizon
+    ambient: tuple[float, float] = (0.25, 0.55)  # share of ambient light, 0..1
+    aa_samples: int = 4  # extra rays on edge pixels for anti-aliasing, 0..16 (0 = off)
+    noise_sigma: tuple[float, float] = (0.5, 3.0)  # sensor noise, 8-bit levels
+    exposure: tuple[float, float] = (0.8, 1.25)  # exposure gain
+    depth_scale: float = 1000.0  # depth PNG units per metre (1000 = mm)
+    label_rule: LabelRule = field(default_factory=LabelRule)
+    workers: int = 0  # processes; 0 = all cores
+
+
+# ----------------------------------------------------------------------------------------------
+# Task configs (the task packages grow these; every field keeps its unit and range comment)
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class TrainConfig:
+    """Shared training-loop settings."""
+
+    epochs: int = 20  # 1..10000
+    learning_rate: float = 1e-3  # initial learning rate, 1e-6..1
+    seed: int = 0  # global seed
+    verbose: Literal["auto", "0", "1", "2"] = "auto"  # Keras verbosity; auto = 1 on a TTY, else 2
+    strategy: Literal["auto", "mirrored", "multiworker"] = "auto"  # distribution strategy
+
+
+@dataclass
+class ImageDataConfig:
+    """Input pipeline settings shared by the image tasks."""
+
+    image_width: int = 256  # px, model input width
+    image_height: int = 192  # px, model input height
+    batch_size: int = 16  # per replica, 1..1024
+    val_split: float = 0.2  # share held out when the dataset has no split, 0..0.9
+    augment: bool = True  # augmentation during training
+
+
+@dataclass
+class ClassifierModelConfig:
+    weights: str = "imagenet"  # "imagenet", "none" or a path to a local .h5/.keras weights file
+    dropout: float = 0.2  # head dropout, 0..0.9
+    unfreeze_from: str = ""  # layer name or index to unfreeze from in stage 2; "" = keep frozen
+
+
+@dataclass
+class ClassifierConfig:
+    usecase: str = ""  # folder under classes/; "" = the only one there
+    class_names: tuple[str, str] = ("NOK", "OK")  # explicit class order
+    data: ImageDataConfig = field(default_factory=lambda: ImageDataConfig(image_width=224, image_height=224))
+    model: ClassifierModelConfig = field(default_factory=ClassifierModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
+class KeypointsModelConfig:
+    weights: str = "imagenet"  # "imagenet", "none" or a path to a local weights file
+    alpha: float = 1.0  # MobileNetV2 width multiplier, 0.35..1.4
+    num_keypoints: int = 4  # points per image (2 numbers each)
+
+
+@dataclass
+class KeypointsConfig:
+    data: ImageDataConfig = field(default_factory=lambda: ImageDataConfig(image_width=224, image_height=224))
+    model: KeypointsModelConfig = field(default_factory=KeypointsModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
+class DepthModelConfig:
+    widths: tuple[int, ...] = (16, 32, 64, 128, 256)  # U-Net channels per level
+    min_depth_m: float = 0.1  # smallest depth the output can express
+    max_depth_m: float = 3.0  # largest depth the output can express
+
+
+@dataclass
+class DepthLossConfig:
+    weight_ssim: float = 0.85  # SSIM term weight, >= 0
+    weight_l1: float = 0.1  # L1 term weight, >= 0
+    weight_smooth: float = 0.9  # edge-aware smoothness weight, >= 0
+
+
+@dataclass
+class DepthConfig:
+    depth_scale: float = 1000.0  # depth PNG units per metre
+    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+    model: DepthModelConfig = field(default_factory=DepthModelConfig)
+    loss: DepthLossConfig = field(default_factory=DepthLossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
+class VolumeConfig:
+    box_lwh_m: tuple[float, float, float] = (0.4, 0.3, 0.3)  # default box L, W, H when none is given
+    fov_deg: float = 60.0  # horizontal field of view when neither meta K nor EXIF gives intrinsics
+    overfill_margin_m: float = 0.01  # content this far above the rim sets overfill
+    grid_px: int = 128  # rectified height-map resolution along L
+
+
+CONFIG_TYPES: dict[str, type] = {
+    "synth": SynthConfig,
+    "classifier": ClassifierConfig,
+    "keypoints": KeypointsConfig,
+    "depth": DepthConfig,
+    "volume": VolumeConfig,
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Presets
+# ----------------------------------------------------------------------------------------------
+PRESETS: dict[str, tuple[str, Callable[[], Any]]] = {}
+
+
+def preset(task: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Registers a function returning a config of `task` under the function's name."""
+
+    def register(fn: Callable[[], Any]) -> Callable[[], Any]:
+        PRESETS[fn.__name__] = (task, fn)
+        return fn
+
+    return register
+
+
+@preset("synth")
+def synth() -> SynthConfig:
+    """The default synthetic scenes: 256 x 192, all camera tilts 0-35 deg, fill 0-100 %.
+
+    Command: `nie synth --out datasets/synth --n 2000 --seed 0`
+    Time: about 30 s per 1,000 scenes on 2 cores (bench/synth_throughput.py).
+    Result: a dataset in the layout of shared/conventions.md, about 38 % NOK by the default rule.
+    """
+    return SynthConfig()
+
+
+@preset("synth_smoke")
+def synth_smoke() -> SynthConfig:
+    """Tiny scenes for tests: 64 x 48, one worker.
+
+    Command: `nie synth --out /tmp/s --n 8 --seed 0 --preset synth_smoke`
+    Time: under 2 s after the renderer is compiled. Result: 8 scenes with full ground truth.
+    """
+    return SynthConfig(image_width=64, image_height=48, aa_samples=2, workers=1)
+
+
+@preset("synth_nadir")
+def synth_nadir() -> SynthConfig:
+    """Straight-down views of boxes without flaps: every floor cell is visible (geometry tests).
+
+    Command: `nie synth --out /tmp/n --n 16 --seed 0 --preset synth_nadir`
+    Time: under 2 s. Result: scenes on which fill can be recomputed from depth alone.
+    """
+    return SynthConfig(tilt_deg=(0.0, 0.0), flaps_prob=0.0, overfill_prob=0.0, coverage=(0.5, 0.7))
+
+
+@preset("classifier_smoke")
+def classifier_smoke() -> ClassifierConfig:
+    """Tiny classifier run for tests (issue 5 builds the trainer): 32 x 32, weights none, 1 epoch.
+
+    Command: `nie train classifier --data DATASET --preset classifier_smoke`
+    Time: seconds. Result: a run directory; no accuracy is expected.
+    """
+    return ClassifierConfig(
+        data=ImageDataConfig(image_width=32, image_height=32, batch_size=4, augment=False),
+        model=ClassifierModelConfig(weights="none"),
+        train=TrainConfig(epochs=1),
+    )
+
+
+@preset("keypoints_smoke")
+def keypoints_smoke() -> KeypointsConfig:
+    """Tiny keypoint run for tests (issue 4 builds the trainer): 32 x 32, alpha 0.35, weights none.
+
+    Command: `nie train keypoints --data DATASET --preset keypoints_smoke`
+    Time: seconds. Result: a run directory; no accuracy is expected.
+    """
+    return KeypointsConfig(
+        data=ImageDataConfig(image_width=32, image_height=32, batch_size=4, augment=False),
+        model=KeypointsModelConfig(weights="none", alpha=0.35),
+        train=TrainConfig(epochs=1),
+    )
+
+
+@preset("depth_smoke")
+def depth_smoke() -> DepthConfig:
+    """Tiny depth run for tests (issue 3 builds the trainer): 32 x 24, narrow U-Net, 1 epoch.
+
+    Command: `nie train depth --data DATASET --preset depth_smoke`
+    Time: seconds. Result: a run directory; no accuracy is expected.
+    """
+    return DepthConfig(
+        data=ImageDataConfig(image_width=32, image_height=24, batch_size=4, augment=False),
+        model=DepthModelConfig(widths=(4, 8, 16)),
+        train=TrainConfig(epochs=1),
+    )
+
+
+def get_preset(name: str) -> tuple[str, Any]:
+    """Returns (task, fresh config) of the preset `name`; unknown names get the closest one named."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}{_closest_hint(name, PRESETS)}")
+    task, fn = PRESETS[name]
+    return task, fn()
+
+
+def default_config(task: str) -> Any:
+    """A task's default config: its preset of the same name if there is one, else the dataclass."""
+    if task in PRESETS:
+        return PRESETS[task][1]()
+    if task not in CONFIG_TYPES:
+        raise ConfigError(f"unknown task {task!r}{_closest_hint(task, CONFIG_TYPES)}")
+    return CONFIG_TYPES[task]()
+
+
+# ----------------------------------------------------------------------------------------------
+# Overrides and YAML
+# ----------------------------------------------------------------------------------------------
+class ConfigError(ValueError):
+    """A config key or value that does not fit; the message is meant for the user as it is."""
+
+
+def _closest_hint(key: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.4)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def config_keys(cfg: Any, prefix: str = "") -> list[str]:
+    """All dotted keys of a config tree, leaves only."""
+    keys = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            keys.extend(config_keys(value, f"{prefix}{f.name}."))
+        else:
+            keys.append(prefix + f.name)
+    return keys
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Checks `value` (as parsed from YAML) against the type hint and converts where lossless."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if errors else f"{key}: {value!r} does not fit {hint}")
+    if origin is Literal:
+        text = value if isinstance(value, str) else str(value)
+        if text not in [str(a) for a in args]:
+            raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, args))}")
+        return text
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [yaml.safe_load(part) for part in value.split(",")]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list like [a, b], got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ConfigError(f"{key}: expected {len(args)} values, got {len(value)}")
+        return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if isinstance(value, (dict, list)):
+            raise ConfigError(f"{key}: expected text, got {value!r}")
+        return "" if value is None else str(value)
+    raise ConfigError(f"{key}: unsupported type {hint}")
+
+
+def _hints(cfg: Any) -> dict[str, Any]:
+    return typing.get_type_hints(type(cfg))
+
+
+def set_key(cfg: Any, key: str, value: Any) -> None:
+    """Sets dotted `key` of the config tree to `value`, type-checked; unknown keys are refused."""
+    node = cfg
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        names = [f.name for f in dataclasses.fields(node)]
+        if part not in names:
+            raise ConfigError(f"unknown key {key!r}{_closest_hint(key, config_keys(cfg))}")
+        if i < len(parts) - 1:
+            node = getattr(node, part)
+            if not dataclasses.is_dataclass(node):
+                raise ConfigError(f"{'.'.join(parts[: i + 1])} has no sub-keys")
+            continue
+        current = getattr(node, part)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{key} is a section; set its keys, e.g. {key}.{dataclasses.fields(current)[0].name}=...")
+            for sub, sub_value in value.items():
+                set_key(current, str(sub), sub_value)
+            return
+        setattr(node, part, _coerce(value, _hints(node)[part], key))
+
+
+def apply_overrides(cfg: Any, overrides: typing.Sequence[str]) -> Any:
+    """Applies `key=value` strings to the config in place (values parsed as YAML) and returns it."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not key=value")
+        key, text = item.split("=", 1)
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            value = text
+        set_key(cfg, key.strip(), value)
+    return cfg
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """The config tree as plain YAML-able data (tuples become lists)."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return plain(dataclasses.asdict(cfg))
+
+
+def from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Builds config `cls` from plain data, with the same checks as overrides."""
+    cfg = cls()
+    for key, value in (data or {}).items():
+        set_key(cfg, str(key), value)
+    return cfg
+
+
+def save_yaml(cfg: Any, path: str | os.PathLike, task: str | None = None) -> None:
+    """Writes the resolved config (and its task) atomically."""
+    body = {"task": task, "config": to_dict(cfg)} if task else to_dict(cfg)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(body, sort_keys=False))
+    os.replace(tmp, path)
+
+
+def load_yaml(path: str | os.PathLike, cls: type | None = None) -> Any:
+    """Reads a config written by `save_yaml`; `cls` is needed when the file names no task."""
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    if "task" in data and "config" in data:
+        cls = cls or CONFIG_TYPES[data["task"]]
+        data = data["config"]
+    if cls is None:
+        raise ConfigError(f"{path}: names no task; say which config it holds")
+    return from_dict(cls, data)

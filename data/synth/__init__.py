@@ -1,0 +1,1 @@
+"""The synthetic box-scene generator: exact ray-cast scenes with depth, corners and fill ground truth."""
