@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -89,3 +90,14 @@ def read_meta(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 def write_meta(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> None:
     write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n" for r in rows))
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-links src to dst (replacing dst), or copies where links are not possible."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists():
+        dst.unlink()
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -24,9 +23,8 @@ from configs import SynthConfig
 from data.depth_io import write_depth
 from data.images import write_image
 from data.label_rule import label_for
-from data.layout import DatasetPaths, write_meta
-from data.synth import raycast
-from data.synth.render import render
+from data.layout import DatasetPaths, link_or_copy, write_meta
+from data.synth.render import render, warm_up
 from data.synth.scene import Scene, sample_scene
 from data.synth.textures import TextureBank, make_bank
 from data.via import ViaImage, polyline_region, write_via
@@ -84,7 +82,7 @@ _STATE: dict[str, Any] = {}
 
 def _init_worker(cfg: SynthConfig, seed: int, out: str) -> None:
     _STATE.update(cfg=cfg, seed=seed, out=Path(out), bank=make_bank(seed))
-    raycast.warm_up()
+    warm_up(_STATE["bank"])
 
 
 def _work(index: int) -> dict[str, Any]:
@@ -94,16 +92,6 @@ def _work(index: int) -> dict[str, Any]:
     write_image(out / "images" / f"{image_id}.png", sample.rgb)
     write_depth(out / "depth" / f"{image_id}.png", sample.depth, cfg.depth_scale)
     return meta_row(sample, image_id, cfg)
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.exists():
-        dst.unlink()
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
 
 
 def generate(out: str | os.PathLike, n: int, seed: int, cfg: SynthConfig, progress: bool = True) -> dict[str, Any]:
@@ -141,7 +129,7 @@ def generate(out: str | os.PathLike, n: int, seed: int, cfg: SynthConfig, progre
         img_path = out / row["image"]
         region = polyline_region(np.array(row["corners"]), label="box")
         via.append(ViaImage(Path(row["image"]).name, img_path.stat().st_size, [region], {}))
-        _link_or_copy(img_path, paths.classes / cfg.label_rule.usecase / row["label"] / img_path.name)
+        link_or_copy(img_path, paths.classes / cfg.label_rule.usecase / row["label"] / img_path.name)
     write_via(paths.annotations, via)
     write_meta(paths.meta, rows)
     n_nok = sum(r["label"] == "NOK" for r in rows)

@@ -14,7 +14,7 @@ import numpy as np
 from configs import SynthConfig
 from data.synth import raycast
 from data.synth.scene import Scene, _corners
-from data.synth.shading import shade_hits
+from data.synth.shading import finish_image, shade_hits
 from data.synth.textures import TextureBank
 
 # rotated-grid and Halton-like sub-pixel offsets; the first `aa_samples` are used
@@ -106,15 +106,14 @@ def shade(scene: Scene, tracer: SceneTracer, bank: TextureBank, prim, face, poin
                       np.array([scene.L, scene.W, scene.H]))
 
 
-_GRIDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_GRIDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _pixel_grid(W: int, H: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pixel-centre coordinates (flattened) and squared normalised radius (for vignetting), cached per size."""
+def _pixel_grid(W: int, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel-centre coordinates, flattened, cached per image size."""
     if (W, H) not in _GRIDS:
         vv, uu = np.mgrid[0:H, 0:W].astype(np.float64)
-        r2 = (((uu - W / 2) ** 2 + (vv - H / 2) ** 2) / ((W / 2) ** 2 + (H / 2) ** 2)).astype(np.float32)
-        _GRIDS[(W, H)] = (uu.ravel(), vv.ravel(), r2)
+        _GRIDS[(W, H)] = (uu.ravel(), vv.ravel())
     return _GRIDS[(W, H)]
 
 
@@ -122,7 +121,7 @@ def render(scene: Scene, cfg: SynthConfig, bank: TextureBank, rng: np.random.Gen
     """Renders the scene. Returns (uint8 RGB (H, W, 3), float32 z-depth in metres (H, W), inf = no hit)."""
     W, H = scene.width, scene.height
     tracer = SceneTracer(scene)
-    us, vs, r2 = _pixel_grid(W, H)
+    us, vs = _pixel_grid(W, H)
     depth, prim, face, point, normal, lit = tracer.trace(us, vs)
     colour = shade(scene, tracer, bank, prim, face, point, normal, lit).reshape(H, W, 3)
     n_aa = min(cfg.aa_samples, len(_AA_OFFSETS))
@@ -145,9 +144,15 @@ def render(scene: Scene, cfg: SynthConfig, bank: TextureBank, rng: np.random.Gen
             colour[ys, xs] = (colour[ys, xs] + extra.sum(1)) / (n_aa + 1)
     # camera: exposure, vignetting, gamma, noise
     exposure = float(rng.uniform(*cfg.exposure)) if cfg.exposure[1] > cfg.exposure[0] else cfg.exposure[0]
-    vignette = np.float32(1.0) - np.float32(rng.uniform(0.0, 0.3)) * r2
-    img = np.clip(colour * np.float32(exposure * 1.15) * vignette[..., None], 0, 1) ** np.float32(1 / 2.2) * np.float32(255.0)
     sigma = float(rng.uniform(*cfg.noise_sigma)) if cfg.noise_sigma[1] > cfg.noise_sigma[0] else cfg.noise_sigma[0]
-    img += sigma * rng.standard_normal(img.shape, dtype=np.float32)
-    rgb = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    rgb = finish_image(colour.astype(np.float32), exposure * 1.15, float(rng.uniform(0.0, 0.3)), sigma, int(rng.integers(2**31)))
     return rgb, depth.reshape(H, W).astype(np.float32)
+
+
+def warm_up(bank: TextureBank) -> None:
+    """Compiles (or loads from numba's cache) every kernel by rendering a tiny scene."""
+    from data.synth.scene import sample_scene
+
+    cfg = SynthConfig(image_width=8, image_height=6, aa_samples=1)
+    rng = np.random.default_rng(0)
+    render(sample_scene(cfg, rng, bank), cfg, bank, rng)

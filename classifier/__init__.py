@@ -1,0 +1,1 @@
+"""EfficientNetB0 OK / NOK classifier per use case (issue 5)."""

@@ -1,0 +1,1 @@
+"""U-Net depth estimator (issue 3)."""

@@ -1,0 +1,1 @@
+"""MobileNetV2 regressor for the 4 rim corners (issue 4)."""

@@ -1,0 +1,1 @@
+"""The `nie` command line (scripts/nie.py). Nothing imports it."""

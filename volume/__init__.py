@@ -1,0 +1,1 @@
+"""Corners + depth -> rectified box -> height map -> fill % and empty litres (issue 6)."""
