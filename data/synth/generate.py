@@ -69,6 +69,7 @@ def meta_row(sample: Sample, image_id: str, cfg: SynthConfig) -> dict[str, Any]:
         "corners": [[round(float(x), 3), round(float(y), 3)] for x, y in sc.corners_image()],
         "label": label_for(sc.fill, sc.overfill, cfg.label_rule),
         "seed": sample.seed,
+        "top_visible": round(sc.top_visible, 4),
         "scene": sc.kind,
         "tilt_deg": round(float(np.degrees(np.arccos(np.clip(-sc.R_cw[2, 2], -1, 1)))), 3),
     }

@@ -13,7 +13,7 @@ import numpy as np
 
 from configs import SynthConfig
 from data.synth import raycast
-from data.synth.scene import Scene, _corners
+from data.synth.scene import Scene, _corners, ground_truth_height
 from data.synth.shading import finish_image, shade_hits
 from data.synth.textures import TextureBank
 
@@ -117,12 +117,29 @@ def _pixel_grid(W: int, H: int) -> tuple[np.ndarray, np.ndarray]:
     return _GRIDS[(W, H)]
 
 
+def top_visibility(scene: Scene, tracer: SceneTracer, cell: float = 0.01) -> float:
+    """Share of the floor (sampled every `cell` metres) whose highest content surface the camera sees.
+
+    Each sample's top point is projected into the image and traced; it is seen when the first hit
+    lies within 2 mm of it. Under 1.0 the fill cannot be read from the image alone (narrow gaps
+    between tall items, floor hidden behind a wall in oblique views).
+    """
+    hmap = ground_truth_height(scene, cell)
+    X, Y = np.meshgrid(hmap.xs, hmap.ys)
+    top = np.stack([X.ravel(), Y.ravel(), np.minimum(hmap.h.ravel(), scene.H)], 1)
+    uv, z = scene.project(top)
+    on_image = (z > 0) & (uv[:, 0] >= -0.5) & (uv[:, 0] <= scene.width - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] <= scene.height - 0.5)
+    depth = tracer.trace(uv[:, 0], uv[:, 1])[0]
+    return float(np.mean(on_image & (np.abs(depth - z) < 0.002)))
+
+
 def render(scene: Scene, cfg: SynthConfig, bank: TextureBank, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Renders the scene. Returns (uint8 RGB (H, W, 3), float32 z-depth in metres (H, W), inf = no hit)."""
     W, H = scene.width, scene.height
     tracer = SceneTracer(scene)
     us, vs = _pixel_grid(W, H)
     depth, prim, face, point, normal, lit = tracer.trace(us, vs)
+    scene.top_visible = top_visibility(scene, tracer)
     colour = shade(scene, tracer, bank, prim, face, point, normal, lit).reshape(H, W, 3)
     n_aa = min(cfg.aa_samples, len(_AA_OFFSETS))
     if n_aa > 0:

@@ -68,6 +68,7 @@ class Scene:
     ground_material: Material | None = None
     fill: float = 0.0
     overfill: bool = False
+    top_visible: float = 1.0  # share of the floor whose highest content surface the camera sees
     max_content_z: float = 0.0
     kind: str = "empty"
     # light
