@@ -29,7 +29,7 @@ def assign(keys: list[str], groups: list[str], val: float, seed: int) -> dict[st
     rng = np.random.default_rng(seed)
     out: dict[str, str] = {}
     for group in sorted(set(groups)):
-        members = sorted(k for k, g in zip(keys, groups) if g == group)
+        members = sorted(k for k, g in zip(keys, groups, strict=True) if g == group)
         order = rng.permutation(len(members))
         n_val = int(round(val * len(members)))
         if len(members) > 1:
@@ -66,7 +66,7 @@ def _split_classes(src: Path, out: Path, val: float, seed: int) -> dict[str, Any
         raise ValueError(f"{src}: neither a dataset root (images/) nor a folder of class folders with images")
     keys = [f"{c}/{f.name}" for c, f in files]
     where = assign(keys, [c for c, _ in files], val, seed)
-    for key, (cls, f) in zip(keys, files):
+    for key, (cls, f) in zip(keys, files, strict=True):
         link_or_copy(f, out / where[key] / cls / f.name)
     return {"kind": "classes", **{s: sorted(k for k in keys if where[k] == s) for s in SPLITS}}
 

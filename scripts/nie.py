@@ -11,8 +11,8 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 EXIT_BAD_INPUT = 2
 
@@ -163,7 +163,13 @@ BAD_INPUT_ERRORS = (CommandError, FileNotFoundError, FileExistsError, NotADirect
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # overrides may also follow options (`nie config depth --preset x a=1`): argparse leaves them over
+    args, extra = parser.parse_known_args(argv)
+    stray = [a for a in extra if a.startswith("-") or "=" not in a]
+    if stray:
+        parser.error(f"unrecognized arguments: {' '.join(stray)}")
+    if extra:
+        args.overrides = [*getattr(args, "overrides", []), *extra]
     func: Callable[[argparse.Namespace], str] = args.func
     try:
         summary = func(args)

@@ -82,7 +82,9 @@ _STATE: dict[str, Any] = {}
 
 
 def _init_worker(cfg: SynthConfig, seed: int, out: str) -> None:
-    _STATE.update(cfg=cfg, seed=seed, out=Path(out), bank=make_bank(seed))
+    if _STATE.get("key") == (cfg, seed, out):
+        return  # a forked worker inherits the parent's bank and compiled kernels
+    _STATE.update(cfg=cfg, seed=seed, out=Path(out), bank=make_bank(seed), key=(cfg, seed, out))
     warm_up(_STATE["bank"])
 
 

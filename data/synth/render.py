@@ -7,8 +7,6 @@ The depth map is the centre ray of each pixel (exact z-depth); colour averages t
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from configs import SynthConfig

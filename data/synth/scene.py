@@ -150,15 +150,15 @@ def _item_tint(rng) -> np.ndarray:
 def _build_box(scene: Scene, cfg: SynthConfig, rng, bank: TextureBank) -> None:
     L, W, H, t = scene.L, scene.W, scene.H, scene.t
     card = _material(rng, bank, "cardboard", tint=1 + rng.normal(0, 0.05, 3), ppm=rng.uniform(250, 450))
-    I = np.eye(3)
-    scene.add_solid([L / 2, W / 2, -t / 2], I, [L / 2 + t, W / 2 + t, t / 2], card)  # floor slab
+    eye = np.eye(3)
+    scene.add_solid([L / 2, W / 2, -t / 2], eye, [L / 2 + t, W / 2 + t, t / 2], card)  # floor slab
     walls = [
         ([-t / 2, W / 2, H / 2 - t / 2], [t / 2, W / 2 + t, H / 2 + t / 2]),  # x = 0 side
         ([L + t / 2, W / 2, H / 2 - t / 2], [t / 2, W / 2 + t, H / 2 + t / 2]),  # x = L side
         ([L / 2, -t / 2, H / 2 - t / 2], [L / 2, t / 2, H / 2 + t / 2]),  # y = 0 side
         ([L / 2, W + t / 2, H / 2 - t / 2], [L / 2, t / 2, H / 2 + t / 2]),  # y = W side
     ]
-    wall_ids = [scene.add_solid(c, I, e, card) for c, e in walls]
+    wall_ids = [scene.add_solid(c, eye, e, card) for c, e in walls]
     # outer faces: (prim, face id, along-wall half length, outward normal)
     outer = [(wall_ids[0], 0, W / 2 + t), (wall_ids[1], 1, W / 2 + t), (wall_ids[2], 2, L / 2), (wall_ids[3], 3, L / 2)]
     if rng.random() < cfg.label_prob:
@@ -262,8 +262,8 @@ def _raise_to_bulk(scene: Scene, hmap: _HeightMap) -> None:
     j = np.minimum(fy.astype(int), ny - 1)
     tx = (fx - i)[None, :]
     ty = (fy - j)[:, None]
-    I, J = np.meshgrid(i, j)
-    h00, h10, h11, h01 = hf[J, I], hf[J, I + 1], hf[J + 1, I + 1], hf[J + 1, I]
+    ii, jj = np.meshgrid(i, j)
+    h00, h10, h11, h01 = hf[jj, ii], hf[jj, ii + 1], hf[jj + 1, ii + 1], hf[jj + 1, ii]
     lower = h00 + tx * (h10 - h00) + ty * (h11 - h10)
     upper = h00 + ty * (h01 - h00) + tx * (h11 - h01)
     hmap.h = np.maximum(hmap.h, np.where(tx >= ty, lower, upper))
@@ -329,7 +329,7 @@ def _pack_items(scene: Scene, cfg: SynthConfig, rng, bank: TextureBank, hmap: _H
     xcuts = np.concatenate([[0], np.sort(rng.uniform(0, L, nx - 1)), [L]])
     ycuts = np.concatenate([[0], np.sort(rng.uniform(0, W, ny - 1)), [W]])
     base_level = np.array([[hmap.h[hmap.footprint((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0, 0.0)[:2]].max()
-                            for x0, x1 in zip(xcuts[:-1], xcuts[1:])] for y0, y1 in zip(ycuts[:-1], ycuts[1:])])
+                            for x0, x1 in zip(xcuts[:-1], xcuts[1:], strict=True)] for y0, y1 in zip(ycuts[:-1], ycuts[1:], strict=True)])
     want = np.clip(target * H * (1 + rng.normal(0, 0.25, base_level.shape)), 0.0, H)
     tint = _item_tint(rng)  # packed products often look alike
     for j in range(ny):

@@ -36,7 +36,7 @@ def test_csv_export_matches_the_json(fixtures_dir):
     from_json = read_via(fixtures_dir / "via/ox-vgg/unit_test_annotation2.json")
     from_csv = read_via(fixtures_dir / "via/ox-vgg/unit_test_annotation1.csv")
     assert [(i.filename, i.size) for i in from_csv] == [(i.filename, i.size) for i in from_json]
-    for a, b in zip(from_csv, from_json):
+    for a, b in zip(from_csv, from_json, strict=True):
         assert [r.shape_attributes for r in a.regions] == [r.shape_attributes for r in b.regions]
         assert [r.region_attributes for r in a.regions] == [r.region_attributes for r in b.regions]
 

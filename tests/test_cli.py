@@ -1,0 +1,90 @@
+"""The `nie` command line: help without TensorFlow, one-line errors with exit status 2, summaries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scripts.nie import main
+
+
+def run_nie(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scripts.nie", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_help_imports_no_heavy_module():
+    code = ("import sys; from scripts.nie import build_parser; build_parser().format_help(); "
+            "heavy = [m for m in ('tensorflow', 'keras', 'numba', 'cv2', 'numpy') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["synth", "import", "split", "config", "demo"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: nie " + command in capsys.readouterr().out
+
+
+def test_unknown_key_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["synth", "--out", str(tmp_path / "x"), "--n", "2", "tilt_dg=[0,5]"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["nie synth: error: unknown key 'tilt_dg' (did you mean 'tilt_deg'?)"]
+
+
+def test_synth_summary_and_existing_output(tmp_path, capsys):
+    out = tmp_path / "ds"
+    assert main(["synth", "--out", str(out), "--n", "3", "--seed", "4", "--preset", "synth_smoke", "--quiet"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("nie synth: 3 scenes (") and str(out) in lines[-1]
+    assert main(["synth", "--out", str(out), "--n", "3", "--preset", "synth_smoke", "--quiet"]) == 2
+    assert "already holds a dataset" in capsys.readouterr().err
+
+
+def test_wrong_preset_task(tmp_path, capsys):
+    assert main(["synth", "--out", str(tmp_path / "x"), "--n", "1", "--preset", "depth_smoke"]) == 2
+    assert "is for depth, not synth" in capsys.readouterr().err
+
+
+def test_import_reports_each_skip_and_fails_cleanly_on_bad_files(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.zeros((10, 10, 3), np.uint8)).save(photos / "a.png")
+    region = {"shape_attributes": {"name": "polygon", "all_points_x": [1, 8, 8, 1], "all_points_y": [1, 1, 8, 8]}, "region_attributes": {}}
+    via = {"a": {"filename": "a.png", "regions": [region]}, "b": {"filename": "gone.png", "regions": [region]}}
+    (tmp_path / "via.json").write_text(json.dumps(via))
+    assert main(["import", "--via", str(tmp_path / "via.json"), "--images", str(photos), "--out", str(tmp_path / "ds")]) == 0
+    out = capsys.readouterr().out
+    assert "skipped gone.png: missing file" in out and "imported 1, skipped 1" in out
+    (tmp_path / "bad.json").write_text("{oops")
+    assert main(["import", "--via", str(tmp_path / "bad.json"), "--images", str(photos), "--out", str(tmp_path / "ds2")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.json: not valid JSON" in err[0]
+    assert not (tmp_path / "ds2").exists()
+
+
+def test_config_prints_overridden_yaml(capsys):
+    assert main(["config", "depth", "--preset", "depth_smoke", "data.batch_size=2"]) == 0
+    out = capsys.readouterr().out
+    assert "batch_size: 2" in out and "presets:" in out
+
+
+def test_split_via_cli(tmp_path, synth_dataset, capsys):
+    assert main(["split", "--input", str(synth_dataset), "--out", str(tmp_path / "sp"), "--val", "0.25"]) == 0
+    assert "train 12, valid 4" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_demo_runs_as_a_subprocess(tmp_path):
+    result = run_nie("demo", "--out", str(tmp_path / "demo"), "--n", "4", "--seed", "1", "image_width=96", "image_height=72")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "demo" / "contact_sheet.png").is_file()
+    assert "contact sheet:" in result.stdout.strip().splitlines()[-1]
+    again = run_nie("demo", "--out", str(tmp_path), "--n", "1")
+    assert again.returncode == 2 and "not a demo folder" in again.stderr
