@@ -28,6 +28,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/synth_throughput.py
+	$(BIN)/python bench/depth_pipeline.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

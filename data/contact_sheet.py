@@ -16,16 +16,26 @@ from data.layout import DatasetPaths, read_meta
 _CORNER_COLOURS = [(255, 40, 40), (40, 220, 40), (40, 120, 255), (255, 220, 0)]  # corner 1..4, RGB
 
 
-def colour_depth(depth: np.ndarray) -> np.ndarray:
-    """Depth (metres, 0 = invalid) as an RGB picture: near = warm, far = cool, invalid = black."""
+def colour_scalar(values: np.ndarray, lo: float, hi: float, colormap: int = cv2.COLORMAP_INFERNO) -> np.ndarray:
+    """A scalar map as RGB through an OpenCV colormap, lo..hi mapped to its ends; NaN becomes black."""
+    ok = np.isfinite(values)
+    norm = np.clip((np.where(ok, values, lo) - lo) / max(hi - lo, 1e-12), 0, 1)
+    rgb = cv2.applyColorMap((255 * norm).astype(np.uint8), colormap)[..., ::-1].copy()
+    rgb[~ok] = 0
+    return rgb
+
+
+def colour_depth(depth: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    """Depth (metres, 0 = invalid) as an RGB picture: near = warm, far = cool, invalid = black.
+
+    lo, hi: the depths mapped to the ends of the colour scale (default: the map's 1st and 99th percentiles).
+    """
     ok = valid_mask(depth)
-    out = np.zeros(depth.shape + (3,), np.uint8)
-    if ok.any():
+    if not ok.any():
+        return np.zeros(depth.shape + (3,), np.uint8)
+    if lo is None or hi is None:
         lo, hi = np.percentile(depth[ok], [1, 99])
-        norm = np.clip((depth - lo) / max(hi - lo, 1e-6), 0, 1)
-        bgr = cv2.applyColorMap((255 * (1 - norm)).astype(np.uint8), cv2.COLORMAP_TURBO)
-        out[ok] = bgr[ok][:, ::-1]
-    return out
+    return colour_scalar(np.where(ok, -depth, np.nan), -hi, -lo, cv2.COLORMAP_TURBO)
 
 
 def draw_corners(rgb: np.ndarray, corners: np.ndarray, thickness: int = 1) -> np.ndarray:

@@ -67,6 +67,71 @@ def cmd_split(args: argparse.Namespace) -> str:
     return f"train {len(record['train'])}, valid {len(record['valid'])} ({record['kind']}) -> {args.out}"
 
 
+def cmd_train(args: argparse.Namespace) -> str:
+    from training.run_dir import default_run_path
+
+    cfg = _config(args.task, args.preset, args.overrides)
+    run = Path(args.run) if args.run else default_run_path(args.task, args.preset)
+    if args.task == "depth":
+        from depth.train import train
+    else:
+        raise CommandError(f"training {args.task} is not built yet")
+    result = train(cfg, args.data, run)
+    resumed = f", resumed after epoch {result['resumed_from']}" if result["resumed_from"] else ""
+    metrics = ", ".join(f"{k} {v:.4g}" for k, v in result.items() if k.startswith(("loss", "val_")))
+    return f"{args.task}: {result['epochs']} epochs{resumed}; {metrics} -> {result['run']}"
+
+
+def cmd_predict(args: argparse.Namespace) -> str:
+    cfg = _config(args.task, None, args.overrides)
+    if args.task != "depth":
+        raise CommandError(f"predict {args.task} is not built yet")
+    from depth.results import predict_folder
+
+    report = predict_folder(args.model, args.input, args.out, cfg)
+    for name, reason in report.skipped:
+        print(f"skipped {name}: {reason}")
+    if not report.done:
+        raise CommandError(f"nothing predicted ({len(report.skipped)} skipped)")
+    return f"{len(report.done)} depth maps, {len(report.skipped)} skipped -> {args.out}/depth (mm PNG), {args.out}/colour"
+
+
+def cmd_errormap(args: argparse.Namespace) -> str:
+    cfg = _config("depth", None, args.overrides)
+    from depth.results import errormap
+
+    report, mean = errormap(args.gt, args.pred, args.out, cfg)
+    for name, reason in report.skipped:
+        print(f"skipped {name}: {reason}")
+    if not report.done:
+        raise CommandError(f"no pair could be compared ({len(report.skipped)} skipped)")
+    return f"{len(report.done)} pairs, mean SSIM {mean:.4f}, {len(report.skipped)} skipped -> {args.out}"
+
+
+def cmd_evaluate(args: argparse.Namespace) -> str:
+    cfg = _config(args.task, None, args.overrides)
+    if args.task != "depth":
+        raise CommandError(f"evaluate {args.task} is not built yet")
+    from depth.results import evaluate
+
+    m = evaluate(args.data, args.out, cfg, model_path=args.model, pred_dir=args.pred)
+    for item in m["skipped"]:
+        print(f"skipped {item['id']}: {item['reason']}")
+    s = m["median_scaled"]
+    return (f"{m['n']} images: abs_rel {m['abs_rel']:.4f}, delta1 {m['delta1']:.4f}, rmse {m['rmse']:.4f} m, ssim {m['ssim']:.4f}; "
+            f"median-scaled abs_rel {s['abs_rel']:.4f}, delta1 {s['delta1']:.4f} -> {args.out}/metrics.json")
+
+
+def cmd_augment_preview(args: argparse.Namespace) -> str:
+    cfg = _config(args.task, args.preset, args.overrides)
+    if args.task != "depth":
+        raise CommandError(f"augment-preview {args.task} is not built yet")
+    from depth.results import augment_preview
+
+    out = augment_preview(cfg, args.data, args.out)
+    return f"augmentation preview -> {out}"
+
+
 def cmd_config(args: argparse.Namespace) -> str:
     import yaml
 
@@ -139,6 +204,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="split seed")
     _add_overrides(p)
     p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("train", help="train a model (depth) with a run directory that resumes",
+                       description="Trains a task's model; re-running the same command on the same run directory resumes it.")
+    p.add_argument("task", choices=["classifier", "keypoints", "depth"])
+    p.add_argument("--data", required=True, help="dataset root (or, for depth, a CSV of image,depth paths)")
+    p.add_argument("--run", help="run directory (default runs/<task>/<preset or default>)")
+    p.add_argument("--preset", help="a preset from configs.py, e.g. depth or depth_smoke")
+    _add_overrides(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="run a trained model on an image or a folder",
+                       description="depth: writes OUT/depth/<name>.png (16-bit, 1/depth_scale m) and OUT/colour/<name>.png.")
+    p.add_argument("task", choices=["classifier", "keypoints", "depth"])
+    p.add_argument("--model", required=True, help="a .keras file or a run directory (its best.keras)")
+    p.add_argument("--input", required=True, help="an image or a folder of images")
+    p.add_argument("--out", required=True, help="output folder")
+    _add_overrides(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("errormap", help="difference, SSIM-difference and SSIM-threshold maps; prints SSIM",
+                       description="Compares depth maps (16-bit PNG or .npy): two files, or two folders matched by name.")
+    p.add_argument("--gt", required=True, help="ground-truth depth file or folder")
+    p.add_argument("--pred", required=True, help="predicted depth file or folder")
+    p.add_argument("--out", required=True, help="output folder (<name>_errormap.png, errormap.csv)")
+    _add_overrides(p)
+    p.set_defaults(func=cmd_errormap)
+
+    p = sub.add_parser("evaluate", help="score a model or saved predictions on a dataset",
+                       description="Writes OUT/metrics.json with the conventions' metric names, plus plots.")
+    p.add_argument("task", choices=["classifier", "keypoints", "depth", "fill"])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="a .keras file or a run directory")
+    src.add_argument("--pred", help="saved predictions (depth: a folder of depth PNGs named like the images)")
+    p.add_argument("--data", required=True, help="dataset root")
+    p.add_argument("--out", required=True, help="output folder")
+    _add_overrides(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("augment-preview", help="a grid of training samples after augmentation",
+                       description="Shows what the training pipeline feeds the model: each sample, then augmented variants.")
+    p.add_argument("task", choices=["classifier", "keypoints", "depth"])
+    p.add_argument("--data", required=True, help="dataset root")
+    p.add_argument("--out", required=True, help="output PNG")
+    p.add_argument("--preset", help="a preset from configs.py (sets the input size)")
+    _add_overrides(p)
+    p.set_defaults(func=cmd_augment_preview)
 
     p = sub.add_parser("config", help="print a task's resolved config (with a preset and overrides)",
                        description="Prints the resolved config as YAML: the keys that key=value overrides accept.")

@@ -1,0 +1,235 @@
+"""Depth training data: (image, depth) pairs from the dataset layout or a CSV, as a tf.data pipeline.
+
+Per element: decode -> resize (image bilinear with antialiasing, depth nearest so invalid pixels never
+blend into valid ones) -> [cache] -> augmentation (geometric on image and depth together: flip and
+scale-crop; photometric on the image only) -> batch -> prefetch.
+
+The model input is the image in [0, 1]; the target is depth (metres, 0 = invalid) with the image
+appended as channels 1-3, because the edge-aware smoothness loss needs the image and Keras hands a
+loss only (y_true, y_pred).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from configs import DepthConfig
+from data.layout import DatasetPaths, UnsafePathError, safe_join
+from data.splits import assign
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclass
+class Pairs:
+    ids: list[str]
+    images: list[str]
+    depths: list[str]
+    skipped: list[tuple[str, str]]  # (name, reason)
+
+    def subset(self, keep: list[bool]) -> Pairs:
+        pick = [i for i, k in enumerate(keep) if k]
+        return Pairs([self.ids[i] for i in pick], [self.images[i] for i in pick], [self.depths[i] for i in pick], [])
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) from the file header, without decoding the pixels."""
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return struct.unpack(">II", head[16:24])
+    if str(path).endswith(".npy"):
+        shape = np.load(path, mmap_mode="r").shape
+        return shape[1], shape[0]
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.size
+
+
+def _check(pairs: Pairs, image: Path, depth: Path | None, image_id: str) -> None:
+    if depth is None or not depth.is_file():
+        pairs.skipped.append((image.name, "depth file missing"))
+        return
+    try:
+        size_i, size_d = image_size(image), image_size(depth)
+    except (OSError, ValueError) as err:
+        pairs.skipped.append((image.name, f"unreadable header ({err})"))
+        return
+    if size_i != size_d:
+        pairs.skipped.append((image.name, f"depth {size_d[0]}x{size_d[1]} does not match image {size_i[0]}x{size_i[1]}"))
+        return
+    pairs.ids.append(image_id)
+    pairs.images.append(str(image))
+    pairs.depths.append(str(depth))
+
+
+def list_pairs(source: str | os.PathLike) -> Pairs:
+    """(image, depth) pairs of a dataset root, or of a CSV with columns `image,depth` (paths relative to the CSV).
+
+    Pairs whose depth file is missing, unreadable or of another size are skipped with a reason.
+    """
+    source = Path(source)
+    pairs = Pairs([], [], [], [])
+    if source.is_file() and source.suffix.lower() == ".csv":
+        with open(source, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or not {"image", "depth"} <= set(reader.fieldnames):
+                raise ValueError(f"{source}: a depth CSV needs the columns image,depth")
+            for row in reader:
+                try:
+                    image, depth = safe_join(source.parent, row["image"]), safe_join(source.parent, row["depth"])
+                except UnsafePathError as err:
+                    pairs.skipped.append((row["image"], f"unsafe path: {err}"))
+                    continue
+                if not image.is_file():
+                    pairs.skipped.append((row["image"], "image file missing"))
+                    continue
+                _check(pairs, image, depth, image.stem)
+        return pairs
+    paths = DatasetPaths(source)
+    if not paths.images.is_dir():
+        raise FileNotFoundError(f"{source}: no images/ folder (a dataset root or a CSV of image,depth is expected)")
+    for image in paths.image_files():
+        _check(pairs, image, paths.depth_file(image.stem), image.stem)
+    return pairs
+
+
+def split_pairs(source: str | os.PathLike, val_split: float, seed: int) -> tuple[Pairs, Pairs, list[tuple[str, str]]]:
+    """Train and validation pairs: the source's train/ and valid/ folders (from `nie split`) when it has
+    them, else a seeded split of its pairs. Also returns every skipped (name, reason)."""
+    source = Path(source)
+    if (source / "train" / "images").is_dir() and (source / "valid" / "images").is_dir():
+        train, valid = list_pairs(source / "train"), list_pairs(source / "valid")
+        return train, valid, train.skipped + valid.skipped
+    pairs = list_pairs(source)
+    if not pairs.ids:
+        return pairs, Pairs([], [], [], []), pairs.skipped
+    where = assign(pairs.ids, [""] * len(pairs.ids), val_split, seed)
+    return pairs.subset([where[i] == "train" for i in pairs.ids]), pairs.subset([where[i] == "valid" for i in pairs.ids]), pairs.skipped
+
+
+# ----------------------------------------------------------------------------------------------
+# Element functions (each works eagerly and inside tf.data)
+# ----------------------------------------------------------------------------------------------
+def decode_image(path: tf.Tensor) -> tf.Tensor:
+    """uint8 RGB (H, W, 3) from a PNG / JPEG / BMP / GIF file."""
+    img = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    img.set_shape([None, None, 3])
+    return img
+
+
+def decode_depth(path: tf.Tensor, scale: float) -> tf.Tensor:
+    """float32 metres (H, W, 1) from a 16-bit PNG (1/scale metre units) or a .npy of metres; invalid -> 0."""
+
+    def npy(p):
+        arr = np.load(np.asarray(p).item().decode(), allow_pickle=False).astype(np.float32)
+        return arr.reshape(arr.shape[0], arr.shape[1])
+
+    is_png = tf.strings.regex_full_match(tf.strings.lower(path), r".*\.png")
+    depth = tf.cond(
+        is_png,
+        lambda: tf.cast(tf.io.decode_png(tf.io.read_file(path), dtype=tf.uint16)[..., 0], tf.float32) / scale,
+        lambda: tf.numpy_function(npy, [path], tf.float32),
+    )
+    depth = tf.reshape(depth, tf.stack([tf.shape(depth)[0], tf.shape(depth)[1], 1]))
+    return tf.where(tf.math.is_finite(depth) & (depth > 0), depth, tf.zeros_like(depth))
+
+
+def resize_pair(image_u8: tf.Tensor, depth: tf.Tensor, height: int, width: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Image bilinear with antialiasing (stays uint8), depth nearest (invalid pixels never blend)."""
+    img = tf.image.resize(tf.cast(image_u8, tf.float32), [height, width], method="bilinear", antialias=True)
+    img = tf.cast(tf.clip_by_value(tf.round(img), 0, 255), tf.uint8)
+    dep = tf.image.resize(depth, [height, width], method="nearest")
+    return img, dep
+
+
+def rescale_intrinsics(K: np.ndarray, from_wh: tuple[int, int], to_wh: tuple[int, int]) -> np.ndarray:
+    """K for the image resized from from_wh to to_wh (pixel centres at integers: x' = (x + 0.5) s - 0.5)."""
+    sx, sy = to_wh[0] / from_wh[0], to_wh[1] / from_wh[1]
+    K2 = np.array(K, dtype=np.float64).copy()
+    K2[0, 0] *= sx
+    K2[1, 1] *= sy
+    K2[0, 2] = (K2[0, 2] + 0.5) * sx - 0.5
+    K2[1, 2] = (K2[1, 2] + 0.5) * sy - 0.5
+    return K2
+
+
+def augment_geometry(image: tf.Tensor, depth: tf.Tensor, seed: tf.Tensor, max_scale: float = 1.25) -> tuple[tf.Tensor, tf.Tensor]:
+    """Random flip and scale-crop, applied to image and depth together.
+
+    Depth values are unchanged: a crop resized back is a longer focal length, not a nearer scene.
+    Args:
+      seed: int64 (2,) seed for the stateless random ops (the same seed gives the same result).
+    """
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 4)
+    h, w = tf.shape(image)[0], tf.shape(image)[1]
+    flip = tf.random.stateless_uniform([], seeds[0]) < 0.5
+    image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+    depth = tf.cond(flip, lambda: tf.image.flip_left_right(depth), lambda: depth)
+    scale = tf.random.stateless_uniform([], seeds[1], 1.0, max_scale)
+    ch = tf.cast(tf.round(tf.cast(h, tf.float32) / scale), tf.int32)
+    cw = tf.cast(tf.round(tf.cast(w, tf.float32) / scale), tf.int32)
+    y0 = tf.random.stateless_uniform([], seeds[2], 0, h - ch + 1, dtype=tf.int32)
+    x0 = tf.random.stateless_uniform([], seeds[3], 0, w - cw + 1, dtype=tf.int32)
+    image = tf.image.resize(image[y0 : y0 + ch, x0 : x0 + cw], [h, w], method="bilinear")
+    depth = tf.image.resize(depth[y0 : y0 + ch, x0 : x0 + cw], [h, w], method="nearest")
+    return image, depth
+
+
+def augment_colour(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Brightness, contrast, saturation and hue jitter of an image in [0, 1]."""
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 4)
+    image = tf.image.stateless_random_brightness(image, 0.1, seeds[0])
+    image = tf.image.stateless_random_contrast(image, 0.8, 1.2, seeds[1])
+    image = tf.image.stateless_random_saturation(image, 0.8, 1.2, seeds[2])
+    image = tf.image.stateless_random_hue(image, 0.03, seeds[3])
+    return tf.clip_by_value(image, 0.0, 1.0)
+
+
+def augment_pair(image: tf.Tensor, depth: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Geometry on image and depth together, then colour on the image only."""
+    geo_seed, colour_seed = tf.unstack(tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2))
+    image, depth = augment_geometry(image, depth, geo_seed)
+    return augment_colour(image, colour_seed), depth
+
+
+def to_model_io(image: tf.Tensor, depth: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(input image, target = depth with the image appended)."""
+    return image, tf.concat([depth, image], axis=-1)
+
+
+def make_dataset(cfg: DepthConfig, pairs: Pairs, training: bool, cache: bool | None = None, seed: int | None = None) -> tf.data.Dataset:
+    """Batched tf.data pipeline of (image (B, H, W, 3) in [0, 1], target (B, H, W, 4)).
+
+    Args:
+      training: shuffle and augment (when cfg.data.augment).
+      cache: keep decoded, resized pairs in memory (default: when they fit in cfg.data.cache_mb).
+    """
+    h, w = cfg.data.image_height, cfg.data.image_width
+    n = len(pairs.ids)
+    if n == 0:
+        raise ValueError("no image/depth pairs to load")
+    ds = tf.data.Dataset.from_tensor_slices((pairs.images, pairs.depths))
+    scale = float(cfg.depth_scale)
+    ds = ds.map(lambda i, d: resize_pair(decode_image(i), decode_depth(d, scale), h, w), num_parallel_calls=AUTOTUNE)
+    if cache is None:
+        cache = n * h * w * 7 / 2**20 <= cfg.data.cache_mb  # uint8 image + float32 depth
+    if cache:
+        ds = ds.cache()
+    seed = cfg.train.seed if seed is None else seed
+    if training:
+        ds = ds.shuffle(min(n, 2048), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(lambda i, d: (tf.cast(i, tf.float32) / 255.0, d), num_parallel_calls=AUTOTUNE)
+    if training and cfg.data.augment:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(lambda pair, s: augment_pair(pair[0], pair[1], s), num_parallel_calls=AUTOTUNE)
+    ds = ds.map(to_model_io, num_parallel_calls=AUTOTUNE)
+    return ds.batch(cfg.data.batch_size, drop_remainder=training and n >= cfg.data.batch_size).prefetch(AUTOTUNE)

@@ -1,0 +1,126 @@
+"""depth/data.py: pair listing with reasons, element functions eagerly and inside tf.data, the pipeline."""
+
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import configs
+from data.depth_io import read_depth, write_depth
+from data.images import write_image
+from depth.data import (augment_geometry, augment_pair, decode_depth, decode_image, list_pairs, make_dataset, rescale_intrinsics,
+                        resize_pair, split_pairs)
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path):
+    """4 images with depth: a gradient image whose red channel encodes the depth."""
+    root = tmp_path / "ds"
+    for k in range(4):
+        depth = np.tile(np.linspace(0.5, 2.5, 64, dtype=np.float32), (48, 1)) + 0.1 * k
+        depth[:4, :4] = 0  # invalid corner
+        rgb = np.dstack([np.clip(depth / 3 * 255, 0, 255)] * 3).astype(np.uint8)
+        write_image(root / "images" / f"{k:03d}.png", rgb)
+        write_depth(root / "depth" / f"{k:03d}.png", depth)
+    return root
+
+
+def _cfg(h=24, w=32):
+    _, cfg = configs.get_preset("depth_smoke")
+    cfg.data.image_height, cfg.data.image_width = h, w
+    return cfg
+
+
+def test_missing_and_mismatched_depth_are_skipped_by_name(tiny_dataset):
+    (tiny_dataset / "depth" / "001.png").unlink()
+    write_depth(tiny_dataset / "depth" / "002.png", np.ones((10, 10), np.float32))
+    pairs = list_pairs(tiny_dataset)
+    assert pairs.ids == ["000", "003"]
+    assert dict(pairs.skipped) == {"001.png": "depth file missing", "002.png": "depth 10x10 does not match image 64x48"}
+
+
+def test_csv_source_and_unsafe_rows(tiny_dataset):
+    (tiny_dataset / "pairs.csv").write_text("image,depth\nimages/000.png,depth/000.png\n../x.png,depth/001.png\nimages/404.png,depth/404.png\n")
+    pairs = list_pairs(tiny_dataset / "pairs.csv")
+    assert pairs.ids == ["000"]
+    reasons = dict(pairs.skipped)
+    assert reasons["../x.png"].startswith("unsafe path") and reasons["images/404.png"] == "image file missing"
+
+
+def test_split_uses_train_valid_folders_when_present(tiny_dataset, tmp_path):
+    train, valid, _ = split_pairs(tiny_dataset, 0.25, 0)
+    assert len(train.ids) == 3 and len(valid.ids) == 1
+    split_root = tmp_path / "split"
+    shutil.copytree(tiny_dataset, split_root / "train")
+    shutil.copytree(tiny_dataset, split_root / "valid")
+    train, valid, _ = split_pairs(split_root, 0.25, 0)
+    assert len(train.ids) == 4 and len(valid.ids) == 4
+
+
+def test_decode_eagerly_and_in_tf_data_agree_with_the_numpy_reader(tiny_dataset):
+    path = str(tiny_dataset / "depth" / "000.png")
+    eager = decode_depth(tf.constant(path), 1000.0).numpy()[..., 0]
+    assert np.allclose(eager, read_depth(path), atol=1e-6)
+    graph = next(iter(tf.data.Dataset.from_tensors(path).map(lambda p: decode_depth(p, 1000.0)))).numpy()[..., 0]
+    assert np.array_equal(eager, graph)
+    np.save(tiny_dataset / "d.npy", read_depth(path))
+    assert np.allclose(decode_depth(tf.constant(str(tiny_dataset / "d.npy")), 1000.0).numpy()[..., 0], eager)
+
+
+def test_resize_keeps_invalid_pixels_unblended(tiny_dataset):
+    img = decode_image(tf.constant(str(tiny_dataset / "images" / "000.png")))
+    dep = decode_depth(tf.constant(str(tiny_dataset / "depth" / "000.png")), 1000.0)
+    img2, dep2 = resize_pair(img, dep, 24, 32)
+    assert img2.shape == (24, 32, 3) and img2.dtype == tf.uint8
+    d = dep2.numpy()
+    assert (d[:2, :2] == 0).all()
+    assert set(np.unique(d[d > 0])) <= set(np.unique(dep.numpy()))  # nearest: only values that exist
+
+
+def test_geometry_moves_image_and_depth_together():
+    depth = tf.constant(np.tile(np.linspace(0.5, 2.5, 64, dtype=np.float32), (48, 1))[..., None])
+    image = tf.tile(depth / 3.0, [1, 1, 3])
+    for s in range(6):
+        a, d = augment_geometry(image, depth, tf.constant([s, 1], tf.int64))
+        assert np.abs(a.numpy()[..., 0] * 3.0 - d.numpy()[..., 0]).max() < 0.05  # one column of bilinear vs nearest
+    flipped = [augment_geometry(image, depth, tf.constant([s, 1], tf.int64))[1].numpy() for s in range(6)]
+    assert any(f[0, 0, 0] > f[0, -1, 0] for f in flipped) and any(f[0, 0, 0] < f[0, -1, 0] for f in flipped)
+
+
+def test_augmentation_is_deterministic_and_the_same_in_tf_data():
+    image = tf.random.stateless_uniform([24, 32, 3], [1, 2])
+    depth = tf.random.stateless_uniform([24, 32, 1], [3, 4], 0.5, 3.0)
+    seed = tf.constant([7, 9], tf.int64)
+    a1, d1 = augment_pair(image, depth, seed)
+    a2, d2 = augment_pair(image, depth, seed)
+    assert np.array_equal(a1.numpy(), a2.numpy()) and np.array_equal(d1.numpy(), d2.numpy())
+    ga, gd = next(iter(tf.data.Dataset.from_tensors((image, depth, seed)).map(augment_pair)))
+    assert np.allclose(ga.numpy(), a1.numpy(), atol=1e-6) and np.array_equal(gd.numpy(), d1.numpy())
+    a3, _ = augment_pair(image, depth, tf.constant([8, 9], tf.int64))
+    assert not np.allclose(a3.numpy(), a1.numpy())
+    assert 0.0 <= float(tf.reduce_min(a1)) and float(tf.reduce_max(a1)) <= 1.0
+
+
+def test_pipeline_shapes_and_target_layout(tiny_dataset):
+    cfg = _cfg()
+    pairs = list_pairs(tiny_dataset)
+    x, y = next(iter(make_dataset(cfg, pairs, training=True)))
+    assert x.shape == (4, 24, 32, 3) and y.shape == (4, 24, 32, 4)
+    assert np.allclose(y.numpy()[..., 1:], x.numpy())  # the target carries the (augmented) image
+    x, y = next(iter(make_dataset(cfg, pairs, training=False)))
+    assert float(tf.reduce_min(y[..., 0])) == 0.0 and float(tf.reduce_max(y[..., 0])) > 2.0
+
+
+def test_rescaled_intrinsics_project_to_the_resized_pixel():
+    K = np.array([[200.0, 0, 127.5], [0, 200.0, 95.5], [0, 0, 1]])
+    point = np.array([0.3, -0.2, 2.0])
+    u, v, _ = K @ point / point[2]
+    K2 = rescale_intrinsics(K, (256, 192), (128, 96))
+    u2, v2, _ = K2 @ point / point[2]
+    assert u2 == pytest.approx((u + 0.5) * 0.5 - 0.5) and v2 == pytest.approx((v + 0.5) * 0.5 - 0.5)
+    assert K2[0, 2] == pytest.approx(63.5)  # the centre of a 128-pixel row, pixel centres at integers
+    assert cv2.resize(np.arange(256, dtype=np.float32)[None], (128, 1), interpolation=cv2.INTER_LINEAR)[0, 0] == pytest.approx(0.5)
