@@ -95,6 +95,8 @@ class TrainConfig:
     epochs: int = 20  # 1..10000
     learning_rate: float = 1e-3  # initial learning rate (cosine decay to 5 % of it over the epochs), 1e-6..1
     steps_per_epoch: int = 0  # batches per epoch; 0 = one pass over the training data
+    head_epochs: int = 0  # staged fine-tuning: epochs with a frozen pretrained backbone before unfreezing, 0..1000
+    finetune_lr_factor: float = 0.1  # learning rate of the unfrozen stage = learning_rate x this, 0..1
     seed: int = 0  # global seed
     verbose: Literal["auto", "0", "1", "2"] = "auto"  # Keras verbosity; auto = 1 on a TTY, else 2
     strategy: Literal["auto", "mirrored", "multiworker"] = "auto"  # distribution strategy
@@ -131,15 +133,40 @@ class ClassifierConfig:
 @dataclass
 class KeypointsModelConfig:
     weights: str = "imagenet"  # "imagenet", "none" or a path to a local weights file
-    alpha: float = 1.0  # MobileNetV2 width multiplier, 0.35..1.4
+    alpha: float = 1.0  # MobileNetV2 width multiplier, one of 0.35, 0.5, 0.75, 1.0, 1.3, 1.4
     num_keypoints: int = 4  # points per image (2 numbers each)
+    head_units: int = 256  # hidden units of the regression head, 0 = none
+    dropout: float = 0.2  # head dropout, 0..0.9
+    unfreeze_from: str = "block_13_expand"  # stage 2 trains the backbone from this layer (name or index); "" = all
+
+
+@dataclass
+class KeypointsAugmentConfig:
+    rotate_deg: float = 25.0  # rotation up to +- this, 0..180
+    scale: tuple[float, float] = (0.8, 1.15)  # zoom range
+    translate: float = 0.08  # shift up to +- this share of the image side, 0..0.5
+    perspective: float = 0.05  # perspective warp strength, 0..0.2
+    hflip_p: float = 0.5  # probability of a horizontal flip, 0..1
+    vflip_p: float = 0.2  # probability of a vertical flip, 0..1
+    colour_p: float = 0.8  # probability of brightness / contrast / saturation / hue jitter, 0..1
+    blur_p: float = 0.2  # probability of a Gaussian blur, 0..1
+    noise_p: float = 0.3  # probability of Gaussian noise, 0..1
+
+
+@dataclass
+class KeypointsResultsConfig:
+    worst_n: int = 8  # evaluate: images in the worst-N gallery, 0..100
+    panels: int = 4  # TensorBoard: validation images drawn each epoch, 0..16
 
 
 @dataclass
 class KeypointsConfig:
+    label: str = "box"  # region label of the box corners in VIA annotations
     data: ImageDataConfig = field(default_factory=lambda: ImageDataConfig(image_width=224, image_height=224))
     model: KeypointsModelConfig = field(default_factory=KeypointsModelConfig)
+    augment: KeypointsAugmentConfig = field(default_factory=KeypointsAugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    results: KeypointsResultsConfig = field(default_factory=KeypointsResultsConfig)
 
 
 @dataclass

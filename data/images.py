@@ -7,6 +7,7 @@ Readers honour EXIF orientation and turn grey, grey+alpha, RGBA, palette and 16-
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import cv2
@@ -90,3 +91,16 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
     """Writes uint8 RGB atomically; the format follows the suffix."""
     path = Path(path)
     write_bytes_atomic(path, encode_image(rgb, path.suffix or ".png"))
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) from the file header, without decoding the pixels."""
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return struct.unpack(">II", head[16:24])
+    if str(path).endswith(".npy"):
+        shape = np.load(path, mmap_mode="r").shape
+        return shape[1], shape[0]
+    with Image.open(path) as img:
+        return img.size

@@ -39,6 +39,24 @@ def assign(keys: list[str], groups: list[str], val: float, seed: int) -> dict[st
     return out
 
 
+def train_valid(source: str | os.PathLike, load, val_split: float, seed: int):
+    """(train, valid, skipped) for a task's sample lister `load(path)`.
+
+    Uses the source's train/ and valid/ folders (from `nie split`) when both exist, else a seeded split
+    of the source's samples. `load` returns an object with `ids`, `skipped` and `subset(keep)`.
+    """
+    source = Path(source)
+    if (source / "train" / "images").is_dir() and (source / "valid" / "images").is_dir():
+        train, valid = load(source / "train"), load(source / "valid")
+        return train, valid, train.skipped + valid.skipped
+    samples = load(source)
+    if not samples.ids:
+        return samples, samples.subset([]), samples.skipped
+    where = assign(samples.ids, [""] * len(samples.ids), val_split, seed)
+    return (samples.subset([where[i] == "train" for i in samples.ids]), samples.subset([where[i] == "valid" for i in samples.ids]),
+            samples.skipped)
+
+
 def _class_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from configs import DepthConfig
+from data.images import image_size
 from data.layout import DatasetPaths, UnsafePathError, safe_join
-from data.splits import assign
+from data.splits import train_valid
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -37,21 +37,6 @@ class Pairs:
     def subset(self, keep: list[bool]) -> Pairs:
         pick = [i for i, k in enumerate(keep) if k]
         return Pairs([self.ids[i] for i in pick], [self.images[i] for i in pick], [self.depths[i] for i in pick], [])
-
-
-def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(width, height) from the file header, without decoding the pixels."""
-    with open(path, "rb") as fh:
-        head = fh.read(26)
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
-        return struct.unpack(">II", head[16:24])
-    if str(path).endswith(".npy"):
-        shape = np.load(path, mmap_mode="r").shape
-        return shape[1], shape[0]
-    from PIL import Image
-
-    with Image.open(path) as img:
-        return img.size
 
 
 def _check(pairs: Pairs, image: Path, depth: Path | None, image_id: str) -> None:
@@ -103,17 +88,8 @@ def list_pairs(source: str | os.PathLike) -> Pairs:
 
 
 def split_pairs(source: str | os.PathLike, val_split: float, seed: int) -> tuple[Pairs, Pairs, list[tuple[str, str]]]:
-    """Train and validation pairs: the source's train/ and valid/ folders (from `nie split`) when it has
-    them, else a seeded split of its pairs. Also returns every skipped (name, reason)."""
-    source = Path(source)
-    if (source / "train" / "images").is_dir() and (source / "valid" / "images").is_dir():
-        train, valid = list_pairs(source / "train"), list_pairs(source / "valid")
-        return train, valid, train.skipped + valid.skipped
-    pairs = list_pairs(source)
-    if not pairs.ids:
-        return pairs, Pairs([], [], [], []), pairs.skipped
-    where = assign(pairs.ids, [""] * len(pairs.ids), val_split, seed)
-    return pairs.subset([where[i] == "train" for i in pairs.ids]), pairs.subset([where[i] == "valid" for i in pairs.ids]), pairs.skipped
+    """Train and validation pairs (see data.splits.train_valid), and every skipped (name, reason)."""
+    return train_valid(source, list_pairs, val_split, seed)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from data.contact_sheet import colour_depth
 from data.depth_io import DEPTH_SUFFIXES, DepthReadError, read_depth, write_depth
 from data.images import IMAGE_SUFFIXES, ImageReadError, read_image, write_image
 from depth.metrics import METRIC_NAMES, depth_metrics, median_scaled, ssim_map_np, valid_pixels
+from training.model_files import load_model as load_model_file
 
 
 @dataclass
@@ -36,31 +37,12 @@ class Report:
 # ----------------------------------------------------------------------------------------------
 # Models and prediction
 # ----------------------------------------------------------------------------------------------
-def resolve_model_path(path: str | os.PathLike) -> Path:
-    """A .keras file, or a run directory (its best.keras, else last.keras)."""
-    path = Path(path)
-    if path.is_dir():
-        for name in ("best.keras", "last.keras"):
-            if (path / name).is_file():
-                return path / name
-        raise FileNotFoundError(f"{path}: a run directory without best.keras or last.keras")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: model not found")
-    return path
-
-
 def load_model(path: str | os.PathLike):
-    import keras
-
     import depth.losses  # noqa: F401  (registers the custom objects)
     import depth.metrics  # noqa: F401
     import depth.model  # noqa: F401
 
-    file = resolve_model_path(path)
-    try:
-        return keras.models.load_model(file, compile=False)
-    except (ValueError, OSError) as err:
-        raise ValueError(f"{file}: cannot load as a Keras model ({str(err).splitlines()[0]})") from None
+    return load_model_file(path)
 
 
 def predict_depth(model, images: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:

@@ -17,7 +17,7 @@ from depth.data import make_dataset, split_pairs
 from depth.losses import DepthLoss
 from depth.metrics import abs_rel, delta1
 from depth.model import build_model
-from training.fit import fit
+from training.fit import fit, load_or_build
 from training.run_dir import prepare_run
 
 
@@ -74,8 +74,9 @@ def train(cfg: DepthConfig, data: str, run_path: str | Path, log: Callable[[str]
         images, targets = next(iter(panel_ds.unbatch().batch(cfg.results.panels)))
         extra.append(DepthPanels((images.numpy(), targets.numpy()), run.logs))
     log(f"training on {len(train_pairs.ids)} pairs, validating on {len(val_pairs.ids)}, {steps} steps per epoch -> {run.path}")
-    model, result = fit(lambda: compile_model(cfg, steps), train_ds, val_ds, run, state, cfg.train, monitor="val_loss",
-                        extra_callbacks=extra, steps_per_epoch=steps if cfg.train.steps_per_epoch else None)
+    model = load_or_build(run, state, lambda: compile_model(cfg, steps))
+    result = fit(model, train_ds, val_ds, run, state, cfg.train, monitor="val_loss", extra_callbacks=extra,
+                 steps_per_epoch=steps if cfg.train.steps_per_epoch else None)
     last = result.history[-1] if result.history else {}
     return {
         "run": str(run.path), "epochs": result.epochs_done, "resumed_from": result.resumed_from, "skipped": len(skipped),

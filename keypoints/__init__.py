@@ -1,1 +1,1 @@
-"""MobileNetV2 regressor for the 4 rim corners (issue 4)."""
+"""MobileNetV2 regressor for the 4 rim corners of the box opening."""

@@ -71,9 +71,21 @@ def cmd_train(args: argparse.Namespace) -> str:
     from training.run_dir import default_run_path
 
     cfg = _config(args.task, args.preset, args.overrides)
+    if args.list_layers:
+        if args.task != "keypoints":
+            raise CommandError(f"--list-layers is for models with a pretrained backbone, not {args.task}")
+        from keypoints.model import build_model, layer_table
+
+        cfg.model.weights = "none"  # the table needs the architecture only
+        print(layer_table(build_model(cfg)))
+        return "backbone layers listed; pass a name or index as model.unfreeze_from"
+    if not args.data:
+        raise CommandError("--data is required")
     run = Path(args.run) if args.run else default_run_path(args.task, args.preset)
     if args.task == "depth":
         from depth.train import train
+    elif args.task == "keypoints":
+        from keypoints.train import train
     else:
         raise CommandError(f"training {args.task} is not built yet")
     result = train(cfg, args.data, run)
@@ -84,16 +96,22 @@ def cmd_train(args: argparse.Namespace) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> str:
     cfg = _config(args.task, None, args.overrides)
-    if args.task != "depth":
-        raise CommandError(f"predict {args.task} is not built yet")
-    from depth.results import predict_folder
+    if args.task == "depth":
+        from depth.results import predict_folder
 
+        where = f"{args.out}/depth (mm PNG), {args.out}/colour"
+    elif args.task == "keypoints":
+        from keypoints.results import predict_folder
+
+        where = f"{args.out} (JSON + picture per image, predictions_via.json)"
+    else:
+        raise CommandError(f"predict {args.task} is not built yet")
     report = predict_folder(args.model, args.input, args.out, cfg)
     for name, reason in report.skipped:
         print(f"skipped {name}: {reason}")
     if not report.done:
         raise CommandError(f"nothing predicted ({len(report.skipped)} skipped)")
-    return f"{len(report.done)} depth maps, {len(report.skipped)} skipped -> {args.out}/depth (mm PNG), {args.out}/colour"
+    return f"{len(report.done)} images, {len(report.skipped)} skipped -> {where}"
 
 
 def cmd_errormap(args: argparse.Namespace) -> str:
@@ -109,12 +127,28 @@ def cmd_errormap(args: argparse.Namespace) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> str:
-    cfg = _config(args.task, None, args.overrides)
+    models, preds = args.model or [], args.pred or []
+    if not models and not preds:
+        raise CommandError("give --model or --pred")
+    if args.task == "keypoints":
+        from keypoints.results import evaluate as evaluate_keypoints
+
+        cfg = _config("keypoints", None, args.overrides)
+        m = evaluate_keypoints(args.data, args.out, cfg, models=models, preds=preds)
+        if "sources" in m:
+            return f"{len(m['sources'])} sources compared, best {m['best']} -> {args.out}/comparison.md"
+        for item in m["skipped"]:
+            print(f"skipped {item['id']}: {item['reason']}")
+        return (f"{m['n']} images: iou {m['iou']:.4f}, mean_px {m['mean_px']:.2f}, mean_pct_diag {m['mean_pct_diag']:.3f}, "
+                f"pck_05 {m['pck_05']:.3f} -> {args.out}/metrics.json")
     if args.task != "depth":
         raise CommandError(f"evaluate {args.task} is not built yet")
+    if len(models) + len(preds) != 1:
+        raise CommandError("evaluate depth takes one --model or one --pred")
     from depth.results import evaluate
 
-    m = evaluate(args.data, args.out, cfg, model_path=args.model, pred_dir=args.pred)
+    cfg = _config("depth", None, args.overrides)
+    m = evaluate(args.data, args.out, cfg, model_path=models[0] if models else None, pred_dir=preds[0] if preds else None)
     for item in m["skipped"]:
         print(f"skipped {item['id']}: {item['reason']}")
     s = m["median_scaled"]
@@ -124,9 +158,12 @@ def cmd_evaluate(args: argparse.Namespace) -> str:
 
 def cmd_augment_preview(args: argparse.Namespace) -> str:
     cfg = _config(args.task, args.preset, args.overrides)
-    if args.task != "depth":
+    if args.task == "depth":
+        from depth.results import augment_preview
+    elif args.task == "keypoints":
+        from keypoints.results import augment_preview
+    else:
         raise CommandError(f"augment-preview {args.task} is not built yet")
-    from depth.results import augment_preview
 
     out = augment_preview(cfg, args.data, args.out)
     return f"augmentation preview -> {out}"
@@ -205,11 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(p)
     p.set_defaults(func=cmd_split)
 
-    p = sub.add_parser("train", help="train a model (depth) with a run directory that resumes",
+    p = sub.add_parser("train", help="train a model (depth, keypoints) with a run directory that resumes",
                        description="Trains a task's model; re-running the same command on the same run directory resumes it.")
     p.add_argument("task", choices=["classifier", "keypoints", "depth"])
-    p.add_argument("--data", required=True, help="dataset root (or, for depth, a CSV of image,depth paths)")
+    p.add_argument("--data", help="dataset root (or, for depth, a CSV of image,depth paths)")
     p.add_argument("--run", help="run directory (default runs/<task>/<preset or default>)")
+    p.add_argument("--list-layers", action="store_true", help="print the backbone's layer table (for model.unfreeze_from) and stop")
     p.add_argument("--preset", help="a preset from configs.py, e.g. depth or depth_smoke")
     _add_overrides(p)
     p.set_defaults(func=cmd_train)
@@ -234,9 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="score a model or saved predictions on a dataset",
                        description="Writes OUT/metrics.json with the conventions' metric names, plus plots.")
     p.add_argument("task", choices=["classifier", "keypoints", "depth", "fill"])
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", help="a .keras file or a run directory")
-    src.add_argument("--pred", help="saved predictions (depth: a folder of depth PNGs named like the images)")
+    p.add_argument("--model", action="append", help="a .keras file or a run directory (keypoints: repeat to compare)")
+    p.add_argument("--pred", action="append",
+                   help="saved predictions: depth, a folder of depth PNGs named like the images; keypoints, a VIA JSON (repeat to compare)")
     p.add_argument("--data", required=True, help="dataset root")
     p.add_argument("--out", required=True, help="output folder")
     _add_overrides(p)

@@ -88,3 +88,26 @@ def test_demo_runs_as_a_subprocess(tmp_path):
     assert "contact sheet:" in result.stdout.strip().splitlines()[-1]
     again = run_nie("demo", "--out", str(tmp_path), "--n", "1")
     assert again.returncode == 2 and "not a demo folder" in again.stderr
+
+
+def test_depth_commands_refuse_bad_input_in_one_line(tmp_path, capsys, synth_dataset):
+    assert main(["evaluate", "depth", "--model", str(tmp_path / "nope.keras"), "--data", str(synth_dataset), "--out", str(tmp_path / "e")]) == 2
+    assert capsys.readouterr().err.strip().endswith("nope.keras: model not found")
+    (tmp_path / "junk.keras").write_text("not a model")
+    assert main(["predict", "depth", "--model", str(tmp_path / "junk.keras"), "--input", str(synth_dataset / "images"), "--out", str(tmp_path / "p")]) == 2
+    assert "cannot load as a Keras model" in capsys.readouterr().err
+    assert main(["errormap", "--gt", str(synth_dataset / "depth"), "--pred", str(synth_dataset / "depth" / "000000.png"), "--out", str(tmp_path / "m")]) == 2
+    assert "both be files or both folders" in capsys.readouterr().err
+    assert main(["train", "depth", "--data", str(tmp_path / "empty"), "--run", str(tmp_path / "r")]) == 2
+    assert "no images/ folder" in capsys.readouterr().err
+    assert main(["train", "classifier", "--data", str(synth_dataset)]) == 2
+    assert "not built yet" in capsys.readouterr().err
+
+
+def test_augment_preview_depth(tmp_path, capsys, synth_dataset):
+    out = tmp_path / "preview.png"
+    assert main(["augment-preview", "depth", "--data", str(synth_dataset), "--out", str(out), "--preset", "depth"]) == 0
+    from data.images import read_image
+
+    grid = read_image(out)
+    assert grid.shape == (6 * (2 * 96 + 4), 4 * 128, 3)

@@ -29,21 +29,21 @@ def keras_verbose(setting: str) -> int:
     return int(setting)
 
 
-def fit(build: Callable[[], keras.Model], train_ds: tf.data.Dataset, val_ds: tf.data.Dataset | None, run: RunDir,
-        state: dict, train_cfg: TrainConfig, monitor: str = "val_loss", mode: str = "min",
-        extra_callbacks: list[keras.callbacks.Callback] | None = None,
-        steps_per_epoch: int | None = None) -> tuple[keras.Model, FitResult]:
-    """Trains a model built by `build` (or resumed from last.keras) for train_cfg.epochs in total.
+def load_or_build(run: RunDir, state: dict, build: Callable[[], keras.Model]) -> keras.Model:
+    """last.keras (weights and optimizer state) when the run has finished epochs, else a new model from `build`."""
+    return keras.models.load_model(run.last) if state.get("epochs_done") else build()
+
+
+def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset | None, run: RunDir, state: dict,
+        train_cfg: TrainConfig, until_epoch: int | None = None, monitor: str = "val_loss", mode: str = "min",
+        extra_callbacks: list[keras.callbacks.Callback] | None = None, steps_per_epoch: int | None = None) -> FitResult:
+    """Trains a compiled model from the run's finished epochs up to `until_epoch` (default train_cfg.epochs).
 
     Args:
-      build: returns a compiled model for a new run.
-      state: the run's resume state from `prepare_run` ({} for a new run).
+      state: the run's resume state ({} for a new run); it is updated as epochs finish.
     """
     done = int(state.get("epochs_done", 0))
-    if done:
-        model = keras.models.load_model(run.last)  # weights and optimizer state
-    else:
-        model = build()
+    until = train_cfg.epochs if until_epoch is None else until_epoch
     if val_ds is None and monitor.startswith("val_"):
         monitor = monitor[4:]
     callbacks = [
@@ -52,9 +52,9 @@ def fit(build: Callable[[], keras.Model], train_ds: tf.data.Dataset, val_ds: tf.
         keras.callbacks.TerminateOnNaN(),
         *(extra_callbacks or []),
     ]
-    if done < train_cfg.epochs:
-        model.fit(train_ds, validation_data=val_ds, epochs=train_cfg.epochs, initial_epoch=done, steps_per_epoch=steps_per_epoch,
+    if done < until:
+        model.fit(train_ds, validation_data=val_ds, epochs=until, initial_epoch=done, steps_per_epoch=steps_per_epoch,
                   callbacks=callbacks, verbose=keras_verbose(train_cfg.verbose))
-    history = read_history(run)
-    final_state = run.state()
-    return model, FitResult(int(final_state.get("epochs_done", done)), done, history, final_state.get("best"))
+    state.clear()
+    state.update(run.state())
+    return FitResult(int(state.get("epochs_done", done)), done, read_history(run), state.get("best"))

@@ -12,8 +12,17 @@ import tensorflow as tf
 import configs
 from data.depth_io import read_depth, write_depth
 from data.images import write_image
-from depth.data import (augment_geometry, augment_pair, decode_depth, decode_image, list_pairs, make_dataset, rescale_intrinsics,
-                        resize_pair, split_pairs)
+from depth.data import (
+    augment_geometry,
+    augment_pair,
+    decode_depth,
+    decode_image,
+    list_pairs,
+    make_dataset,
+    rescale_intrinsics,
+    resize_pair,
+    split_pairs,
+)
 
 
 @pytest.fixture

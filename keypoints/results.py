@@ -1,0 +1,241 @@
+"""Keypoint results: `nie predict keypoints`, `nie evaluate keypoints` (one or several sources compared)
+and `nie augment-preview keypoints`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from configs import KeypointsConfig
+from data.atomic_files import write_bytes_atomic, write_text_atomic
+from data.corners import canonical_order
+from data.images import IMAGE_SUFFIXES, ImageReadError, read_image, write_image
+from data.via import ViaFormatError, ViaImage, corners_from_regions, polyline_region, read_via, write_via
+from keypoints.data import list_samples, to_pixels
+from keypoints.draw import draw_points
+from keypoints.metrics import METRIC_NAMES, corner_errors, keypoint_metrics
+from training.model_files import load_model as load_model_file
+
+
+@dataclass
+class Report:
+    done: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def load_model(path: str | os.PathLike):
+    import keypoints.losses  # noqa: F401  (registers the custom objects)
+
+    return load_model_file(path)
+
+
+def predict_corners(model, images: list[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:
+    """Corners (K, 2) in each image's own pixels, canonical order: resized to the model input, predicted in
+    normalised coordinates, mapped back exactly (x = n * width - 0.5) whatever the size and aspect ratio."""
+    _, h, w, _ = model.input_shape
+    k = model.output_shape[-1] // 2
+    out = []
+    for start in range(0, len(images), batch_size):
+        chunk = images[start : start + batch_size]
+        x = np.stack([cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) for img in chunk]).astype(np.float32)
+        pred = model.predict(x, verbose=0).reshape(-1, k, 2)
+        for p, img in zip(pred, chunk, strict=True):
+            pts = to_pixels(p, img.shape[1], img.shape[0])
+            out.append(canonical_order(pts) if k >= 3 else pts)
+    return out
+
+
+def _list_images(source: str | os.PathLike) -> list[Path]:
+    source = Path(source)
+    if source.is_file():
+        return [source]
+    if not source.is_dir():
+        raise FileNotFoundError(f"{source}: no such file or folder")
+    files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise ValueError(f"{source}: no images")
+    return files
+
+
+def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig, progress: bool = True) -> Report:
+    """Per image: out/<name>.json (corners, size) and out/<name>.png (drawn); out/predictions_via.json for VIA."""
+    model = load_model(model_path)
+    out_dir = Path(out)
+    report = Report()
+    via = []
+    files = _list_images(source)
+    for path in tqdm(files, desc="predict keypoints", unit="img", disable=not progress or len(files) < 2):
+        try:
+            rgb = read_image(path)
+        except ImageReadError as err:
+            report.skipped.append((path.name, str(err)))
+            continue
+        corners = predict_corners(model, [rgb])[0]
+        record = {"image": path.name, "width": rgb.shape[1], "height": rgb.shape[0],
+                  "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in corners]}
+        write_text_atomic(out_dir / f"{path.stem}.json", json.dumps(record, indent=1) + "\n")
+        write_image(out_dir / f"{path.stem}.png", draw_points(rgb, corners, (255, 60, 60), radius=max(2, rgb.shape[1] // 160)))
+        via.append(ViaImage(path.name, path.stat().st_size, [polyline_region(corners, cfg.label)], {}))
+        report.done.append(path.stem)
+    if via:
+        write_via(out_dir / "predictions_via.json", via)
+    return report
+
+
+# ----------------------------------------------------------------------------------------------
+# Evaluation
+# ----------------------------------------------------------------------------------------------
+def _predictions_from_via(path: str, n_points: int, label: str) -> dict[str, np.ndarray]:
+    try:
+        entries = read_via(path)
+    except ViaFormatError as err:
+        raise ValueError(str(err)) from None
+    out = {}
+    for entry in entries:
+        pts, _ = corners_from_regions(entry, n_points, label)
+        if pts is not None:
+            out[Path(entry.filename).stem] = pts
+    return out
+
+
+def _score(samples, predicted: dict[str, np.ndarray]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    rows, skipped = [], []
+    for image_id, corners, size in zip(samples.ids, samples.corners, samples.sizes, strict=True):
+        if image_id not in predicted:
+            skipped.append((image_id, "no prediction"))
+            continue
+        m = keypoint_metrics(predicted[image_id], corners, size)
+        rows.append({"id": image_id, **m, "errors_px": corner_errors(predicted[image_id], corners).tolist()})
+    return rows, skipped
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, float]:
+    return {k: float(np.nanmean([r[k] for r in rows])) for k in METRIC_NAMES}
+
+
+def _plots(out: Path, rows: list[dict[str, Any]], samples, predicted: dict[str, np.ndarray], worst_n: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    diag = {i: float(np.hypot(*s)) for i, s in zip(samples.ids, samples.sizes, strict=True)}
+    errs = np.concatenate([np.asarray(r["errors_px"]) / diag[r["id"]] * 100 for r in rows])
+    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    ax.hist(errs, bins=60, range=(0, max(5.0, float(np.percentile(errs, 99)))), color="tab:blue")
+    ax.axvline(1.5, color="grey", ls="--", lw=0.8)
+    ax.set_xlabel("corner error, % of the image diagonal (dashed: 1.5 %)")
+    ax.set_ylabel("corners")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    write_bytes_atomic(out / "error_histogram.png", buf.getvalue())
+    worst = sorted(rows, key=lambda r: r["iou"])[:worst_n]
+    if worst:
+        index = {i: (p, c) for i, p, c in zip(samples.ids, samples.images, samples.corners, strict=True)}
+        tiles = []
+        for r in worst:
+            path, truth = index[r["id"]]
+            img = draw_points(read_image(path), truth, (40, 220, 40))
+            img = draw_points(img, predicted[r["id"]], (255, 60, 60))
+            cv2.putText(img, f"{r['id']} IoU {r['iou']:.3f}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+            tiles.append(cv2.resize(img, (256, int(round(256 * img.shape[0] / img.shape[1])))))
+        height = max(t.shape[0] for t in tiles)
+        tiles = [np.pad(t, ((0, height - t.shape[0]), (0, 2), (0, 0))) for t in tiles]
+        rows_img = [np.hstack(tiles[i : i + 4] + [np.zeros_like(tiles[0])] * (4 - len(tiles[i : i + 4]))) for i in range(0, len(tiles), 4)]
+        write_image(out / "worst.png", np.vstack(rows_img))
+
+
+def evaluate(data: str, out: str, cfg: KeypointsConfig, models: list[str] | None = None, preds: list[str] | None = None,
+             progress: bool = True) -> dict[str, Any]:
+    """Scores one or more models and VIA prediction files against the dataset's annotations.
+
+    One source: out/metrics.json (mean_px, mean_pct_diag, iou, pck_05, n, skipped) with per_image.csv,
+    error_histogram.png, worst.png. Several: the same per source under out/<name>/, and out/metrics.json
+    plus out/comparison.md ranking them (highest IoU first, then lowest distance).
+    """
+    sources = [("model", m) for m in models or []] + [("pred", p) for p in preds or []]
+    if not sources:
+        raise ValueError("give --model and/or --pred")
+    samples = list_samples(data, cfg.model.num_keypoints, cfg.label)
+    if not samples.ids:
+        raise ValueError(f"{data}: no annotated images ({len(samples.skipped)} skipped)")
+    results: dict[str, dict[str, Any]] = {}
+    names = _source_names(sources)
+    for (kind, src), name in zip(sources, names, strict=True):
+        if kind == "model":
+            model = load_model(src)
+            images = [read_image(p) for p in tqdm(samples.images, desc=f"read ({name})", unit="img", disable=not progress)]
+            predicted = dict(zip(samples.ids, predict_corners(model, images), strict=True))
+        else:
+            predicted = _predictions_from_via(src, cfg.model.num_keypoints, cfg.label)
+        rows, skipped = _score(samples, predicted)
+        if not rows:
+            raise ValueError(f"{src}: no image could be scored ({len(skipped)} without a prediction)")
+        metrics = {**_summary(rows), "n": len(rows), "skipped": [{"id": i, "reason": r} for i, r in samples.skipped + skipped],
+                   "source": {"kind": kind, "path": str(src)}}
+        target = Path(out) if len(sources) == 1 else Path(out) / name
+        write_text_atomic(target / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["id", *METRIC_NAMES])
+        writer.writeheader()
+        writer.writerows({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items() if k != "errors_px"} for r in rows)
+        write_text_atomic(target / "per_image.csv", buf.getvalue())
+        _plots(target, rows, samples, predicted, cfg.results.worst_n)
+        results[name] = metrics
+    if len(sources) == 1:
+        return next(iter(results.values()))
+    ranking = sorted(results, key=lambda n: (-results[n]["iou"], results[n]["mean_px"]))
+    table = ["| source | iou | mean_px | mean_pct_diag | pck_05 | n |", "|---|---|---|---|---|---|"]
+    table += [f"| {n} | {results[n]['iou']:.4f} | {results[n]['mean_px']:.2f} | {results[n]['mean_pct_diag']:.3f} | "
+              f"{results[n]['pck_05']:.3f} | {results[n]['n']} |" for n in ranking]
+    write_text_atomic(Path(out) / "comparison.md", "\n".join(table) + "\n")
+    combined = {"sources": results, "best": ranking[0], "ranking": ranking}
+    write_text_atomic(Path(out) / "metrics.json", json.dumps(combined, indent=1) + "\n")
+    return combined
+
+
+def _source_names(sources: list[tuple[str, str]]) -> list[str]:
+    names = []
+    for kind, src in sources:
+        p = Path(src)
+        base = p.name if p.is_dir() else p.stem
+        if p.is_dir() or p.name in ("best.keras", "last.keras"):
+            base = (p if p.is_dir() else p.parent).name + ("" if p.is_dir() else f"-{p.stem}")
+        name, k = f"{kind}-{base}", 1
+        while name in names:
+            k += 1
+            name = f"{kind}-{base}-{k}"
+        names.append(name)
+    return names
+
+
+def augment_preview(cfg: KeypointsConfig, data: str, out: str, n: int = 6, variants: int = 4) -> Path:
+    """A grid: per row one annotated image at the model input size, then `variants` augmentations, corners drawn."""
+    from keypoints.augment import augment, build_transform
+
+    samples = list_samples(data, cfg.model.num_keypoints, cfg.label)
+    if not samples.ids:
+        raise ValueError(f"{data}: no annotated images ({len(samples.skipped)} skipped)")
+    h, w = cfg.data.image_height, cfg.data.image_width
+    transform = build_transform(cfg.augment, seed=cfg.train.seed)
+    rows = []
+    for path, corners, size in list(zip(samples.images, samples.corners, samples.sizes, strict=True))[:n]:
+        img = cv2.resize(read_image(path), (w, h), interpolation=cv2.INTER_AREA)
+        pts = (corners + 0.5) * np.array([w / size[0], h / size[1]]) - 0.5
+        cells = [draw_points(img, pts, (40, 220, 40))]
+        for _ in range(variants):
+            a, moved = augment(transform, img, pts)
+            cells.append(draw_points(a, moved, (255, 60, 60)))
+        rows.append(np.hstack([np.pad(c, ((0, 2), (0, 2), (0, 0)), constant_values=30) for c in cells]))
+    write_image(out, np.vstack(rows))
+    return Path(out)

@@ -1,0 +1,101 @@
+"""`nie train keypoints`: the corner regressor, with staged fine-tuning of a pretrained backbone.
+
+Stage 1 (train.head_epochs, pretrained weights only): the backbone is frozen, the head learns at
+train.learning_rate. Stage 2: the backbone learns from model.unfreeze_from on, at
+learning_rate x train.finetune_lr_factor. With weights=none there is nothing to protect, so the whole
+network trains from the first epoch. A resumed run continues in the stage its epochs say.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from configs import KeypointsConfig
+from keypoints.data import make_dataset, split_samples, to_pixels
+from keypoints.draw import draw_points
+from keypoints.losses import CornerError, CyclicCornerLoss
+from keypoints.model import build_model, freeze_backbone, unfreeze_from
+from training.fit import fit
+from training.run_dir import prepare_run
+
+
+class CornerPanels(keras.callbacks.Callback):
+    """Draws predicted (red) and true (green) corners on fixed validation images in TensorBoard each epoch."""
+
+    def __init__(self, images: np.ndarray, targets: np.ndarray, log_dir: Path, k: int):
+        super().__init__()
+        self.images, self.targets, self.k = images, targets, k
+        self.writer = tf.summary.create_file_writer(str(log_dir / "images"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        pred = self.model.predict(self.images, verbose=0)
+        h, w = self.images.shape[1:3]
+        panels = []
+        for img, t, p in zip(self.images, self.targets, pred, strict=True):
+            canvas = draw_points(img.astype(np.uint8), to_pixels(t.reshape(self.k, 2), w, h), (40, 220, 40))
+            panels.append(draw_points(canvas, to_pixels(p.reshape(self.k, 2), w, h), (255, 60, 60)))
+        with self.writer.as_default():
+            tf.summary.image("corners: true green, predicted red", np.stack(panels), step=epoch + 1, max_outputs=len(panels))
+        self.writer.flush()
+
+
+def _compile(model: keras.Model, cfg: KeypointsConfig, lr: float, decay_steps: int) -> keras.Model:
+    schedule = keras.optimizers.schedules.CosineDecay(lr, max(1, decay_steps), alpha=0.05)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=CyclicCornerLoss(cfg.model.num_keypoints),
+                  metrics=[CornerError(cfg.model.num_keypoints)])
+    return model
+
+
+def train(cfg: KeypointsConfig, data: str, run_path: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
+    keras.utils.set_random_seed(cfg.train.seed)
+    train_s, val_s, skipped = split_samples(data, cfg)
+    for name, reason in skipped:
+        log(f"skipped {name}: {reason}")
+    if not train_s.ids:
+        raise ValueError(f"{data}: no usable annotated images ({len(skipped)} skipped)")
+    run, state = prepare_run(run_path, "keypoints", cfg)
+    train_ds = make_dataset(cfg, train_s, training=True)
+    val_ds = make_dataset(cfg, val_s, training=False) if val_s.ids else None
+    steps = max(1, len(train_s.ids) // cfg.data.batch_size)
+    extra = []
+    if cfg.results.panels and val_ds is not None:
+        images, targets = next(iter(make_dataset(cfg, val_s.subset([i < cfg.results.panels for i in range(len(val_s.ids))]), False)))
+        extra.append(CornerPanels(images.numpy(), targets.numpy(), run.logs, cfg.model.num_keypoints))
+    pretrained = cfg.model.weights != "none"
+    head_epochs = min(cfg.train.head_epochs, cfg.train.epochs) if pretrained else 0
+    done = int(state.get("epochs_done", 0))
+    log(f"training on {len(train_s.ids)} images, validating on {len(val_s.ids)}; "
+        f"{'stage 1 (frozen backbone) for ' + str(head_epochs) + ' epochs, then ' if head_epochs else ''}"
+        f"backbone from {cfg.model.unfreeze_from if head_epochs else 'the first layer'} -> {run.path}")
+    result = None
+    if done < head_epochs:
+        model = keras.models.load_model(run.last) if done else _compile(_frozen(cfg), cfg, cfg.train.learning_rate, head_epochs * steps)
+        result = fit(model, train_ds, val_ds, run, state, cfg.train, until_epoch=head_epochs, extra_callbacks=extra)
+        done = head_epochs
+    if done < cfg.train.epochs or result is None:
+        if done and done > head_epochs:
+            model = keras.models.load_model(run.last)  # stage 2 already under way: its own optimizer state
+        else:
+            model = keras.models.load_model(run.last) if done else build_model(cfg)
+            if head_epochs:
+                unfreeze_from(model, cfg.model.unfreeze_from)
+            lr = cfg.train.learning_rate * (cfg.train.finetune_lr_factor if head_epochs else 1.0)
+            _compile(model, cfg, lr, (cfg.train.epochs - done) * steps)
+        result = fit(model, train_ds, val_ds, run, state, cfg.train, extra_callbacks=extra)
+    last = result.history[-1] if result.history else {}
+    return {"run": str(run.path), "epochs": result.epochs_done, "resumed_from": int(result.resumed_from), "skipped": len(skipped),
+            "loss": last.get("loss", math.nan), "val_loss": last.get("val_loss", math.nan),
+            "val_corner_err": last.get("val_corner_err", math.nan)}
+
+
+def _frozen(cfg: KeypointsConfig) -> keras.Model:
+    model = build_model(cfg)
+    freeze_backbone(model)
+    return model

@@ -1,0 +1,125 @@
+"""keypoints/data.py and model.py: sample listing with reasons, the pipeline eagerly and in tf.data,
+exact mapping back to any image size, weights handling and staged unfreezing."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import configs
+from data.images import write_image
+from data.via import read_via, write_via
+from keypoints.data import list_samples, load_resized, make_dataset, to_normalised, to_pixels
+from keypoints.model import WeightsError, build_model, freeze_backbone, layer_table, unfreeze_from
+from keypoints.results import predict_corners
+
+
+def _cfg(*over):
+    _, cfg = configs.get_preset("keypoints_smoke")
+    return configs.apply_overrides(cfg, list(over))
+
+
+def test_samples_skip_with_reasons(synth_dataset, tmp_path):
+    import shutil
+
+    ds = tmp_path / "ds"
+    shutil.copytree(synth_dataset, ds)
+    images = read_via(ds / "annotations.json")
+    images[0].regions[0].shape_attributes["all_points_x"] = images[0].regions[0].shape_attributes["all_points_x"][:3]
+    images[0].regions[0].shape_attributes["all_points_y"] = images[0].regions[0].shape_attributes["all_points_y"][:3]
+    images[1].filename = "../escape.png"
+    removed = images.pop(2)
+    write_via(ds / "annotations.json", images)
+    (ds / "images" / images[3].filename).unlink()
+    s = list_samples(ds)
+    reasons = dict(s.skipped)
+    assert reasons[images[0].filename].startswith("wrong number of points: found 3")
+    assert reasons["../escape.png"].startswith("unsafe file name")
+    assert reasons[removed.filename] == "no annotation"
+    assert reasons[images[3].filename] == "missing file"
+    assert len(s.ids) == 16 - 4
+
+
+def test_normalised_coordinates_round_trip_for_any_size():
+    pts = np.array([[0.0, 0.0], [639.0, 0.0], [639.0, 359.0], [-20.5, 400.0]])
+    n = to_normalised(pts, 640, 360)
+    assert n[0].tolist() == [0.5 / 640, 0.5 / 360] and n[2].tolist() == [1 - 0.5 / 640, 1 - 0.5 / 360]
+    assert np.allclose(to_pixels(n, 640, 360), pts)
+
+
+def test_resize_moves_the_corners_with_the_pixels(tmp_path):
+    img = np.zeros((90, 200, 3), np.uint8)
+    img[20:25, 150:155] = 255  # a dot centred on (152, 22)
+    write_image(tmp_path / "a.png", img)
+    small, pts = load_resized(tf.constant(str(tmp_path / "a.png")), tf.constant([[152.0, 22.0]]), tf.constant([200, 90]), 45, 50)
+    s = small.numpy().astype(float).sum(-1)
+    ys, xs = np.mgrid[0:45, 0:50]
+    found = [(xs * s).sum() / s.sum(), (ys * s).sum() / s.sum()]
+    assert np.allclose(pts.numpy()[0], found, atol=0.3)
+
+
+def test_pipeline_eager_and_graph_shapes(synth_dataset):
+    cfg = _cfg("data.augment=true")
+    samples = list_samples(synth_dataset)
+    x, y = next(iter(make_dataset(cfg, samples, training=True)))
+    assert x.shape == (4, 32, 32, 3) and y.shape == (4, 8)
+    assert float(tf.reduce_max(x)) > 1.5  # [0, 255], the model rescales inside
+    xv, yv = next(iter(make_dataset(cfg, samples, training=False)))
+    expect = to_normalised(samples.corners[0], *samples.sizes[0]).reshape(-1)
+    assert np.allclose(yv.numpy()[0], expect, atol=1e-5)  # without augmentation the target is the annotation
+
+
+def test_predictions_map_back_exactly_on_non_square_images():
+    cfg = _cfg()
+    model = build_model(cfg)
+    target = np.array([0.1, 0.2, 0.9, 0.25, 0.85, 0.8, 0.05, 0.75], np.float32)
+    dense = model.get_layer("corners")
+    kernel, _ = dense.get_weights()
+    dense.set_weights([np.zeros_like(kernel), target])  # a model that always answers `target`
+    for h, w in ((480, 640), (1080, 1920), (300, 200)):
+        img = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
+        got = predict_corners(model, [img])[0]
+        assert np.allclose(got, to_pixels(target.reshape(4, 2), w, h), atol=1e-3)
+
+
+def test_local_weights_file_and_staged_unfreezing(tmp_path):
+    cfg = _cfg()
+    donor = build_model(cfg)
+    path = tmp_path / "backbone.weights.h5"
+    donor.get_layer("mobilenetv2").save_weights(path)
+    model = build_model(_cfg(f"model.weights={path}"))
+    a = model.get_layer("mobilenetv2").get_weights()[0]
+    assert np.array_equal(a, donor.get_layer("mobilenetv2").get_weights()[0])
+    freeze_backbone(model)
+    assert not model.get_layer("mobilenetv2").trainable
+    n_head = len(model.trainable_weights)
+    index = unfreeze_from(model, "block_13_expand")
+    layers = model.get_layer("mobilenetv2").layers
+    assert layers[index].name == "block_13_expand" and layers[index].trainable and not layers[index - 1].trainable
+    assert len(model.trainable_weights) > n_head
+    assert unfreeze_from(model, "-5") == len(layers) - 5
+    with pytest.raises(ValueError, match="did you mean 'block_13_expand'"):
+        unfreeze_from(model, "block_13_expnd")
+    assert "block_13_expand" in layer_table(model)
+
+
+def test_weights_errors_are_clear(monkeypatch, tmp_path):
+    with pytest.raises(WeightsError, match="neither 'imagenet', 'none' nor an existing weights file"):
+        build_model(_cfg(f"model.weights={tmp_path / 'missing.h5'}"))
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3] Temporary failure")
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
+    with pytest.raises(WeightsError, match="cannot fetch ImageNet weights .* Offline\\? Use model.weights=none"):
+        build_model(_cfg("model.weights=imagenet"))
+
+
+def test_alpha_must_be_a_published_width():
+    with pytest.raises(ValueError, match="model.alpha"):
+        build_model(_cfg("model.alpha=0.6"))
+    assert json.dumps(configs.to_dict(_cfg()))  # the config stays serialisable
