@@ -29,6 +29,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/synth_throughput.py
 	$(BIN)/python bench/depth_pipeline.py
+	$(BIN)/python bench/keypoints_throughput.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -11,7 +11,6 @@ import io
 import json
 import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +22,10 @@ from configs import DepthConfig
 from data.atomic_files import write_bytes_atomic, write_text_atomic
 from data.contact_sheet import colour_depth
 from data.depth_io import DEPTH_SUFFIXES, DepthReadError, read_depth, write_depth
-from data.images import IMAGE_SUFFIXES, ImageReadError, read_image, write_image
+from data.images import ImageReadError, read_image, write_image
+from data.inputs import ItemReport, list_inputs
 from depth.metrics import METRIC_NAMES, depth_metrics, median_scaled, ssim_map_np, valid_pixels
 from training.model_files import load_model as load_model_file
-
-
-@dataclass
-class Report:
-    done: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -57,23 +51,11 @@ def predict_depth(model, images: list[np.ndarray], batch_size: int = 8) -> list[
     return out
 
 
-def list_inputs(source: str | os.PathLike, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[Path]:
-    source = Path(source)
-    if source.is_file():
-        return [source]
-    if not source.is_dir():
-        raise FileNotFoundError(f"{source}: no such file or folder")
-    files = sorted(p for p in source.iterdir() if p.suffix.lower() in suffixes and not p.name.startswith("."))
-    if not files:
-        raise ValueError(f"{source}: no files with {', '.join(suffixes)}")
-    return files
-
-
-def predict_folder(model_path: str, source: str, out: str, cfg: DepthConfig, progress: bool = True) -> Report:
+def predict_folder(model_path: str, source: str, out: str, cfg: DepthConfig, progress: bool = True) -> ItemReport:
     """Writes out/depth/<name>.png (depth in 1/depth_scale m, 16 bit) and out/colour/<name>.png per image."""
     model = load_model(model_path)
     out_dir = Path(out)
-    report = Report()
+    report = ItemReport()
     files = list_inputs(source)
     for path in tqdm(files, desc="predict depth", unit="img", disable=not progress or len(files) < 2):
         try:
@@ -91,11 +73,6 @@ def predict_folder(model_path: str, source: str, out: str, cfg: DepthConfig, pro
 # ----------------------------------------------------------------------------------------------
 # Error maps
 # ----------------------------------------------------------------------------------------------
-def read_depth_map(path: Path, scale: float) -> np.ndarray:
-    """A depth map in metres: 16-bit PNG or .npy (8-bit images are refused: they hold no metric depth)."""
-    return read_depth(path, scale)
-
-
 def match_pairs(gt: str | os.PathLike, pred: str | os.PathLike) -> tuple[list[tuple[str, Path, Path]], list[tuple[str, str]]]:
     """(name, gt file, pred file) pairs: two files, or two folders matched by file stem."""
     gt, pred = Path(gt), Path(pred)
@@ -145,14 +122,14 @@ def errormap_figure(name: str, gt: np.ndarray, pred: np.ndarray, threshold: floa
     return buf.getvalue(), mean_ssim
 
 
-def errormap(gt: str, pred: str, out: str, cfg: DepthConfig, log=print, progress: bool = True) -> tuple[Report, float]:
+def errormap(gt: str, pred: str, out: str, cfg: DepthConfig, log=print, progress: bool = True) -> tuple[ItemReport, float]:
     """Writes out/<name>_errormap.png per pair and out/errormap.csv; prints SSIM per pair. Returns the mean SSIM."""
     pairs, skipped = match_pairs(gt, pred)
-    report = Report(skipped=list(skipped))
+    report = ItemReport(skipped=list(skipped))
     rows = []
     for name, g, p in tqdm(pairs, desc="errormap", unit="pair", disable=not progress or len(pairs) < 2):
         try:
-            gd, pd = read_depth_map(g, cfg.depth_scale), read_depth_map(p, cfg.depth_scale)
+            gd, pd = read_depth(g, cfg.depth_scale), read_depth(p, cfg.depth_scale)
         except DepthReadError as err:
             report.skipped.append((name, str(err)))
             continue

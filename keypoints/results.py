@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +17,13 @@ from tqdm import tqdm
 from configs import KeypointsConfig
 from data.atomic_files import write_bytes_atomic, write_text_atomic
 from data.corners import canonical_order
-from data.images import IMAGE_SUFFIXES, ImageReadError, read_image, write_image
+from data.images import ImageReadError, read_image, write_image
+from data.inputs import ItemReport, list_inputs
 from data.via import ViaFormatError, ViaImage, corners_from_regions, polyline_region, read_via, write_via
 from keypoints.data import list_samples, to_pixels
 from keypoints.draw import draw_points
 from keypoints.metrics import METRIC_NAMES, corner_errors, keypoint_metrics
 from training.model_files import load_model as load_model_file
-
-
-@dataclass
-class Report:
-    done: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def load_model(path: str | os.PathLike):
@@ -54,25 +48,13 @@ def predict_corners(model, images: list[np.ndarray], batch_size: int = 16) -> li
     return out
 
 
-def _list_images(source: str | os.PathLike) -> list[Path]:
-    source = Path(source)
-    if source.is_file():
-        return [source]
-    if not source.is_dir():
-        raise FileNotFoundError(f"{source}: no such file or folder")
-    files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-    if not files:
-        raise ValueError(f"{source}: no images")
-    return files
-
-
-def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig, progress: bool = True) -> Report:
+def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig, progress: bool = True) -> ItemReport:
     """Per image: out/<name>.json (corners, size) and out/<name>.png (drawn); out/predictions_via.json for VIA."""
     model = load_model(model_path)
     out_dir = Path(out)
-    report = Report()
+    report = ItemReport()
     via = []
-    files = _list_images(source)
+    files = list_inputs(source)
     for path in tqdm(files, desc="predict keypoints", unit="img", disable=not progress or len(files) < 2):
         try:
             rgb = read_image(path)
