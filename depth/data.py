@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from configs import DepthConfig
-from data.images import image_size
+from data.images import ImageReadError, check_decodes, image_size
 from data.layout import DatasetPaths, UnsafePathError, safe_join
 from data.splits import train_valid
 
@@ -45,6 +45,12 @@ def _check(pairs: Pairs, image: Path, depth: Path | None, image_id: str) -> None
         return
     try:
         size_i, size_d = image_size(image), image_size(depth)
+        check_decodes(image)
+        if depth.suffix.lower() == ".png":
+            check_decodes(depth)
+    except ImageReadError as err:
+        pairs.skipped.append((image.name, f"unreadable: {err}"))
+        return
     except (OSError, ValueError) as err:
         pairs.skipped.append((image.name, f"unreadable header ({err})"))
         return

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from configs import KeypointsConfig
 from data.corners import canonical_order
-from data.images import image_size
+from data.images import check_decodes, image_size
 from data.layout import DatasetPaths, UnsafePathError, safe_join
 from data.splits import train_valid
 from data.via import ViaFormatError, corners_from_regions, read_via
@@ -62,7 +62,8 @@ def list_samples(source: str | os.PathLike, n_points: int = 4, label: str = "box
             continue
         try:
             size = image_size(image)
-        except (OSError, ValueError) as err:
+            check_decodes(image)
+        except (OSError, ValueError) as err:  # ImageReadError is a ValueError
             samples.skipped.append((entry.filename, f"unreadable image ({err})"))
             continue
         samples.ids.append(image.stem)

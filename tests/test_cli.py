@@ -111,3 +111,19 @@ def test_augment_preview_depth(tmp_path, capsys, synth_dataset):
 
     grid = read_image(out)
     assert grid.shape == (6 * (2 * 96 + 4), 4 * 128, 3)
+
+
+def test_keypoint_commands(tmp_path, capsys, synth_dataset):
+    assert main(["evaluate", "keypoints", "--pred", str(synth_dataset / "annotations.json"), "--data", str(synth_dataset),
+                 "--out", str(tmp_path / "ev")]) == 0
+    assert "iou 1.0000" in capsys.readouterr().out.strip().splitlines()[-1]
+    (tmp_path / "bad.json").write_text('{"a": {"size": 1}}')
+    assert main(["evaluate", "keypoints", "--pred", str(tmp_path / "bad.json"), "--data", str(synth_dataset), "--out", str(tmp_path / "e2")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has no 'filename'" in err[0]
+    assert main(["predict", "keypoints", "--model", str(tmp_path / "none"), "--input", str(synth_dataset / "images"), "--out", str(tmp_path / "p")]) == 2
+    assert "model not found" in capsys.readouterr().err
+    assert main(["evaluate", "depth", "--pred", "a", "--pred", "b", "--data", str(synth_dataset), "--out", str(tmp_path / "e3")]) == 2
+    assert "one --model or one --pred" in capsys.readouterr().err
+    assert main(["train", "keypoints", "--list-layers", "--preset", "keypoints_smoke"]) == 0
+    assert "block_13_expand" in capsys.readouterr().out

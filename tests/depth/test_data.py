@@ -133,3 +133,15 @@ def test_rescaled_intrinsics_project_to_the_resized_pixel():
     assert u2 == pytest.approx((u + 0.5) * 0.5 - 0.5) and v2 == pytest.approx((v + 0.5) * 0.5 - 0.5)
     assert K2[0, 2] == pytest.approx(63.5)  # the centre of a 128-pixel row, pixel centres at integers
     assert cv2.resize(np.arange(256, dtype=np.float32)[None], (128, 1), interpolation=cv2.INTER_LINEAR)[0, 0] == pytest.approx(0.5)
+
+
+def test_corrupt_files_are_skipped_by_name_before_training(tiny_dataset):
+    img = tiny_dataset / "images" / "000.png"
+    img.write_bytes(img.read_bytes()[:-200])  # truncated: the header is fine, the pixels are not
+    dep = tiny_dataset / "depth" / "001.png"
+    dep.write_bytes(dep.read_bytes()[:60])
+    pairs = list_pairs(tiny_dataset)
+    reasons = dict(pairs.skipped)
+    assert pairs.ids == ["002", "003"]
+    assert reasons["000.png"].startswith("unreadable") and "000.png" in reasons["000.png"]
+    assert reasons["001.png"].startswith("unreadable")

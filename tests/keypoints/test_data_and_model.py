@@ -123,3 +123,15 @@ def test_alpha_must_be_a_published_width():
     with pytest.raises(ValueError, match="model.alpha"):
         build_model(_cfg("model.alpha=0.6"))
     assert json.dumps(configs.to_dict(_cfg()))  # the config stays serialisable
+
+
+def test_truncated_image_is_skipped_by_name(synth_dataset, tmp_path):
+    import shutil
+
+    ds = tmp_path / "ds"
+    shutil.copytree(synth_dataset, ds)
+    victim = sorted((ds / "images").iterdir())[0]
+    victim.unlink()
+    victim.write_bytes((synth_dataset / "images" / victim.name).read_bytes()[:-500])
+    s = list_samples(ds)
+    assert dict(s.skipped)[victim.name].startswith("unreadable image") and len(s.ids) == 15
