@@ -258,7 +258,7 @@ def augment_preview(cfg: DepthConfig, data: str, out: str, n: int = 6, variants:
     """A grid: per row one training pair as loaded, then `variants` augmentations of it (image above its depth)."""
     import tensorflow as tf
 
-    from depth.data import augment_pair, decode_depth, decode_image, list_pairs, resize_pair
+    from depth.data import augment_batch, decode_depth, decode_image, list_pairs, resize_pair
 
     pairs = list_pairs(data)
     if not pairs.ids:
@@ -271,8 +271,8 @@ def augment_preview(cfg: DepthConfig, data: str, out: str, n: int = 6, variants:
         lo, hi = np.percentile(dep.numpy()[dep.numpy() > 0], [1, 99]) if (dep.numpy() > 0).any() else (0.0, 1.0)
         cells = [(img.numpy(), dep.numpy()[..., 0])]
         for v in range(variants):
-            a, d = augment_pair(img, dep, tf.constant([cfg.train.seed + k, v], tf.int64))
-            cells.append((a.numpy(), d.numpy()[..., 0]))
+            a, d = augment_batch(img[None], dep[None], tf.constant([cfg.train.seed + k, v], tf.int64))
+            cells.append((a.numpy()[0], d.numpy()[0, ..., 0]))
         rows.append(np.hstack([np.vstack([(c[0] * 255).astype(np.uint8), colour_depth(c[1], lo, hi)]) for c in cells]))
     grid = np.vstack([np.pad(r, ((0, 4), (0, 0), (0, 0)), constant_values=30) for r in rows])
     write_image(out, grid)

@@ -14,7 +14,7 @@ from data.depth_io import read_depth, write_depth
 from data.images import write_image
 from depth.data import (
     augment_geometry,
-    augment_pair,
+    augment_batch,
     decode_depth,
     decode_image,
     list_pairs,
@@ -91,27 +91,38 @@ def test_resize_keeps_invalid_pixels_unblended(tiny_dataset):
 
 
 def test_geometry_moves_image_and_depth_together():
-    depth = tf.constant(np.tile(np.linspace(0.5, 2.5, 64, dtype=np.float32), (48, 1))[..., None])
-    image = tf.tile(depth / 3.0, [1, 1, 3])
-    for s in range(6):
-        a, d = augment_geometry(image, depth, tf.constant([s, 1], tf.int64))
-        assert np.abs(a.numpy()[..., 0] * 3.0 - d.numpy()[..., 0]).max() < 0.05  # one column of bilinear vs nearest
-    flipped = [augment_geometry(image, depth, tf.constant([s, 1], tf.int64))[1].numpy() for s in range(6)]
-    assert any(f[0, 0, 0] > f[0, -1, 0] for f in flipped) and any(f[0, 0, 0] < f[0, -1, 0] for f in flipped)
+    depth = np.tile(np.linspace(0.5, 2.5, 64, dtype=np.float32), (48, 1))[None, ..., None]
+    depths = tf.constant(np.repeat(depth, 6, axis=0))
+    images = tf.tile(depths / 3.0, [1, 1, 1, 3])
+    a, d = augment_geometry(images, depths, tf.constant([3, 1], tf.int64))
+    # per sample: the image still encodes the depth (one column of bilinear against nearest at most)
+    assert np.abs(a.numpy()[..., 0] * 3.0 - d.numpy()[..., 0]).max() < 0.05
+    d = d.numpy()
+    assert (d[:, 0, 0, 0] > d[:, 0, -1, 0]).any() and (d[:, 0, 0, 0] < d[:, 0, -1, 0]).any()  # some flipped, some not
+    assert len({round(float(x), 4) for x in d[:, 0, 0, 0]}) > 1  # each sample has its own crop
+
+
+def test_identity_box_keeps_the_image():
+    images = tf.random.stateless_uniform([2, 24, 32, 3], [1, 2])
+    depths = tf.random.stateless_uniform([2, 24, 32, 1], [3, 4], 0.5, 3.0)
+    boxes = tf.constant([[0.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0]])
+    same = tf.image.crop_and_resize(images, boxes, tf.range(2), [24, 32])
+    assert np.allclose(same[0], images[0], atol=1e-6) and np.allclose(same[1], images[1][:, ::-1], atol=1e-6)
 
 
 def test_augmentation_is_deterministic_and_the_same_in_tf_data():
-    image = tf.random.stateless_uniform([24, 32, 3], [1, 2])
-    depth = tf.random.stateless_uniform([24, 32, 1], [3, 4], 0.5, 3.0)
+    images = tf.random.stateless_uniform([3, 24, 32, 3], [1, 2])
+    depths = tf.random.stateless_uniform([3, 24, 32, 1], [3, 4], 0.5, 3.0)
     seed = tf.constant([7, 9], tf.int64)
-    a1, d1 = augment_pair(image, depth, seed)
-    a2, d2 = augment_pair(image, depth, seed)
+    a1, d1 = augment_batch(images, depths, seed)
+    a2, d2 = augment_batch(images, depths, seed)
     assert np.array_equal(a1.numpy(), a2.numpy()) and np.array_equal(d1.numpy(), d2.numpy())
-    ga, gd = next(iter(tf.data.Dataset.from_tensors((image, depth, seed)).map(augment_pair)))
-    assert np.allclose(ga.numpy(), a1.numpy(), atol=1e-6) and np.array_equal(gd.numpy(), d1.numpy())
-    a3, _ = augment_pair(image, depth, tf.constant([8, 9], tf.int64))
+    ga, gd = next(iter(tf.data.Dataset.from_tensors((images, depths, seed)).map(augment_batch)))
+    assert np.allclose(ga.numpy(), a1.numpy(), atol=1e-5) and np.array_equal(gd.numpy(), d1.numpy())
+    a3, _ = augment_batch(images, depths, tf.constant([8, 9], tf.int64))
     assert not np.allclose(a3.numpy(), a1.numpy())
     assert 0.0 <= float(tf.reduce_min(a1)) and float(tf.reduce_max(a1)) <= 1.0
+    assert set(np.unique(d1.numpy())) <= set(np.unique(depths.numpy()))  # depth is only moved, never blended
 
 
 def test_pipeline_shapes_and_target_layout(tiny_dataset):
