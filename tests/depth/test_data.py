@@ -13,8 +13,8 @@ import configs
 from data.depth_io import read_depth, write_depth
 from data.images import write_image
 from depth.data import (
-    augment_geometry,
     augment_batch,
+    augment_geometry,
     decode_depth,
     decode_image,
     list_pairs,
@@ -104,7 +104,6 @@ def test_geometry_moves_image_and_depth_together():
 
 def test_identity_box_keeps_the_image():
     images = tf.random.stateless_uniform([2, 24, 32, 3], [1, 2])
-    depths = tf.random.stateless_uniform([2, 24, 32, 1], [3, 4], 0.5, 3.0)
     boxes = tf.constant([[0.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0]])
     same = tf.image.crop_and_resize(images, boxes, tf.range(2), [24, 32])
     assert np.allclose(same[0], images[0], atol=1e-6) and np.allclose(same[1], images[1][:, ::-1], atol=1e-6)
