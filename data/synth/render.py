@@ -11,7 +11,7 @@ import numpy as np
 
 from configs import SynthConfig
 from data.synth import raycast
-from data.synth.scene import Scene, _corners, ground_truth_height
+from data.synth.scene import Scene, box_corners, ground_truth_height
 from data.synth.shading import finish_image, shade_hits
 from data.synth.textures import TextureBank
 
@@ -28,7 +28,7 @@ def _screen_rects(scene: Scene, c, r, e) -> np.ndarray:
     """Screen rectangle (u0, v0, u1, v1) of every solid, padded; the whole screen if it reaches behind the camera."""
     rects = np.empty((len(c), 4))
     for k in range(len(c)):
-        uv, z = scene.project(_corners(c[k], r[k], e[k]))
+        uv, z = scene.project(box_corners(c[k], r[k], e[k]))
         if (z <= 1e-3).any():
             rects[k] = (-1e9, -1e9, 1e9, 1e9)
         else:
@@ -59,12 +59,12 @@ class SceneTracer:
         self.c, self.r, self.e = scene.arrays()
         self.sbb = _screen_rects(scene, self.c, self.r, self.e)
         self.la, self.lb = _light_basis(scene.light)
-        self.lbb = _light_rects([_corners(self.c[k], self.r[k], self.e[k]) for k in range(len(self.c))], self.la, self.lb)
+        self.lbb = _light_rects([box_corners(self.c[k], self.r[k], self.e[k]) for k in range(len(self.c))], self.la, self.lb)
         self.shadow_caster = np.ones(len(self.c), np.bool_)
         if scene.hf.shape[0] > 1:
             x0, y0, cw, ch, zmax = scene.hf_geo
             ny, nx = scene.hf.shape[0] - 1, scene.hf.shape[1] - 1
-            box = _corners(np.array([x0 + nx * cw / 2, y0 + ny * ch / 2, zmax / 2]), np.eye(3), np.array([nx * cw / 2, ny * ch / 2, zmax / 2]))
+            box = box_corners(np.array([x0 + nx * cw / 2, y0 + ny * ch / 2, zmax / 2]), np.eye(3), np.array([nx * cw / 2, ny * ch / 2, zmax / 2]))
             uv, z = scene.project(box)
             self.hf_sbb = np.array([uv[:, 0].min() - 1, uv[:, 1].min() - 1, uv[:, 0].max() + 1, uv[:, 1].max() + 1])
             if (z <= 1e-3).any():

@@ -399,7 +399,8 @@ def _overfill_item(scene: Scene, cfg: SynthConfig, rng, bank: TextureBank, hmap:
     scene.leaning.append(scene.add_solid(centre, R, e, mat, content=True))
 
 
-def _corners(c, R, e) -> np.ndarray:
+def box_corners(c, R, e) -> np.ndarray:
+    """The 8 corners (8, 3) of the oriented box with centre c, rotation R (columns: its axes) and half extents e."""
     signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
     return c + (signs * e) @ R.T
 
@@ -453,7 +454,7 @@ def _fill_box(scene: Scene, cfg: SynthConfig, rng, bank: TextureBank) -> None:
     tops = [float(scene.hf.max()) if scene.hf.shape[0] > 1 else 0.0]
     for k, is_content in enumerate(scene.content):
         if is_content:
-            tops.append(float(_corners(scene.obb_c[k], scene.obb_r[k], scene.obb_e[k])[:, 2].max()))
+            tops.append(float(box_corners(scene.obb_c[k], scene.obb_r[k], scene.obb_e[k])[:, 2].max()))
     scene.max_content_z = max(tops)
     scene.overfill = scene.max_content_z > H + OVERFILL_MARGIN_M
 
@@ -488,7 +489,7 @@ def _camera(scene: Scene, cfg: SynthConfig, rng) -> None:
     y_cam /= np.linalg.norm(y_cam)
     x_cam = np.cross(y_cam, fwd)
     scene.R_cw = np.stack([x_cam, y_cam, fwd], axis=1)
-    box = _corners(np.array([L / 2, W / 2, (H - t) / 2]), np.eye(3), np.array([L / 2 + t, W / 2 + t, (H + t) / 2]))
+    box = box_corners(np.array([L / 2, W / 2, (H - t) / 2]), np.eye(3), np.array([L / 2 + t, W / 2 + t, (H + t) / 2]))
     coverage = _uniform(rng, cfg.coverage)
     dist = 2.0 * max(L, W, H) / coverage
     for _ in range(6):  # projected extent scales about as 1 / distance; a few rounds settle it
