@@ -37,8 +37,8 @@ def build_backbone(cfg: KeypointsConfig) -> keras.Model:
             raise WeightsError(f"model.weights: {source} is neither 'imagenet', 'none' nor an existing weights file")
         weights = source
     try:
-        return keras.applications.MobileNetV2(input_shape=(h, w, 3), alpha=cfg.model.alpha, include_top=False, weights=weights,
-                                              name=BACKBONE)
+        backbone = keras.applications.MobileNetV2(input_shape=(h, w, 3), alpha=cfg.model.alpha, include_top=False, weights=weights,
+                                                  name=BACKBONE)
     except Exception as err:  # the download or the file: say which, in one line
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         if weights == "imagenet":
@@ -46,6 +46,12 @@ def build_backbone(cfg: KeypointsConfig) -> keras.Model:
                                "Offline? Use model.weights=none, or a local weights file (model.weights=PATH), or pre-load "
                                "~/.keras/models (see the README)") from None
         raise WeightsError(f"cannot use backbone weights {source}: {first}") from None
+    # Keras' MobileNetV2 keeps BatchNorm statistics with momentum 0.999: over a few thousand steps they lag
+    # far behind the weights, and inference (which uses them) is then much worse than training.
+    for layer in backbone.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = cfg.model.bn_momentum
+    return backbone
 
 
 def build_model(cfg: KeypointsConfig) -> keras.Model:

@@ -135,3 +135,12 @@ def test_truncated_image_is_skipped_by_name(synth_dataset, tmp_path):
     victim.write_bytes((synth_dataset / "images" / victim.name).read_bytes()[:-500])
     s = list_samples(ds)
     assert dict(s.skipped)[victim.name].startswith("unreadable image") and len(s.ids) == 15
+
+
+def test_backbone_batchnorm_momentum_is_set(tmp_path):
+    model = build_model(_cfg("model.bn_momentum=0.9"))
+    bns = [la for la in model.get_layer("mobilenetv2").layers if isinstance(la, keras.layers.BatchNormalization)]
+    assert bns and all(la.momentum == 0.9 for la in bns)
+    model.save(tmp_path / "m.keras")
+    back = keras.models.load_model(tmp_path / "m.keras")
+    assert all(la.momentum == 0.9 for la in back.get_layer("mobilenetv2").layers if isinstance(la, keras.layers.BatchNormalization))
