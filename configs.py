@@ -138,7 +138,7 @@ class KeypointsModelConfig:
     head_units: int = 256  # hidden units of the regression head, 0 = none
     dropout: float = 0.2  # head dropout, 0..0.9
     unfreeze_from: str = "block_13_expand"  # stage 2 trains the backbone from this layer (name or index); "" = all
-    bn_momentum: float = 0.99  # momentum of the backbone's BatchNorm statistics (Keras ships 0.999: too slow for short runs), 0..1
+    bn_momentum: float = 0.9  # momentum of the backbone's BatchNorm statistics (Keras ships 0.999: too slow for short runs), 0..1
 
 
 @dataclass
