@@ -4,7 +4,8 @@
    them), full-size 256 x 192 images in, corners in original pixels out: one image per call (the baseline)
    against batches of 16.
 2. Augmentation, images per second at the model input size: the albumentations transform in a plain loop
-   (the baseline) against depth of the training pipeline, keypoints/data.py's tf.data with parallel calls.
+   (the baseline) against the whole training pipeline (keypoints/data.py, tf.data with parallel calls), which
+   also decodes and resizes every image (a first pass, nothing cached yet).
 
 Run: `.venv/bin/python bench/keypoints_throughput.py [--n 256] [--repeats 3]`. Writes bench/results/keypoints_throughput.{json,md}.
 """
@@ -70,7 +71,7 @@ def main() -> None:
         "inference, 1 image per call (baseline)": lambda: [predict_corners(model, [img], batch_size=1) for img in images[:64]],
         "inference, batches of 16": lambda: predict_corners(model, images, batch_size=16),
         "augmentation, plain loop (baseline)": lambda: [augment(transform, img, p) for img, p in zip(small, pts, strict=True)],
-        "augmentation, tf.data pipeline (parallel)": lambda: [None for _ in make_dataset(cfg, samples, training=True)],
+        "augmentation, tf.data pipeline incl. PNG decode + resize (first pass)": lambda: [None for _ in make_dataset(cfg, samples, training=True)],
     }
     counts = {k: (64 if "1 image" in k else n) for k in tests}
     runs = {k: [] for k in tests}

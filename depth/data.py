@@ -193,8 +193,9 @@ def augment_colour(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     zero, one = tf.zeros_like(c), tf.ones_like(c)
     rotation = tf.stack([tf.stack([one, zero, zero], -1), tf.stack([zero, c, -s_], -1), tf.stack([zero, s_, c], -1)], 1)
     matrix = tf.linalg.inv(_RGB_TO_YIQ)[None] @ rotation @ _RGB_TO_YIQ[None]  # (B, 3, 3)
-    images = tf.einsum("bhwc,bdc->bhwd", images, matrix)
-    return tf.clip_by_value(images, 0.0, 1.0)
+    shape = tf.shape(images)
+    flat = tf.reshape(images, [b, -1, 3]) @ tf.transpose(matrix, [0, 2, 1])  # a batched matmul: far faster than einsum here
+    return tf.clip_by_value(tf.reshape(flat, shape), 0.0, 1.0)
 
 
 def augment_batch(images: tf.Tensor, depths: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
