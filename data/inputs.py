@@ -26,3 +26,18 @@ def list_inputs(source: str | os.PathLike, suffixes: tuple[str, ...] = IMAGE_SUF
     if not files:
         raise ValueError(f"{source}: no files with {', '.join(suffixes)}")
     return files
+
+
+def iter_images(files: list[Path], report: ItemReport, desc: str, progress: bool = True):
+    """Yields (path, uint8 RGB) for each readable image, with a progress bar; unreadable ones go to report.skipped."""
+    from tqdm import tqdm
+
+    from data.images import ImageReadError, read_image
+
+    for path in tqdm(files, desc=desc, unit="img", disable=not progress or len(files) < 2):
+        try:
+            rgb = read_image(path)
+        except ImageReadError as err:
+            report.skipped.append((path.name, str(err)))
+            continue
+        yield path, rgb

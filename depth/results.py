@@ -23,7 +23,7 @@ from data.atomic_files import write_bytes_atomic, write_text_atomic
 from data.contact_sheet import colour_depth
 from data.depth_io import DEPTH_SUFFIXES, DepthReadError, read_depth, write_depth
 from data.images import ImageReadError, read_image, write_image
-from data.inputs import ItemReport, list_inputs
+from data.inputs import ItemReport, iter_images, list_inputs
 from depth.metrics import METRIC_NAMES, depth_metrics, median_scaled, ssim_map_np, valid_pixels
 from training.model_files import load_model as load_model_file
 
@@ -56,13 +56,7 @@ def predict_folder(model_path: str, source: str, out: str, cfg: DepthConfig, pro
     model = load_model(model_path)
     out_dir = Path(out)
     report = ItemReport()
-    files = list_inputs(source)
-    for path in tqdm(files, desc="predict depth", unit="img", disable=not progress or len(files) < 2):
-        try:
-            rgb = read_image(path)
-        except ImageReadError as err:
-            report.skipped.append((path.name, str(err)))
-            continue
+    for path, rgb in iter_images(list_inputs(source), report, "predict depth", progress):
         depth = predict_depth(model, [rgb])[0]
         write_depth(out_dir / "depth" / f"{path.stem}.png", depth, cfg.depth_scale)
         write_image(out_dir / "colour" / f"{path.stem}.png", colour_depth(depth))

@@ -17,8 +17,8 @@ from tqdm import tqdm
 from configs import KeypointsConfig
 from data.atomic_files import write_bytes_atomic, write_text_atomic
 from data.corners import canonical_order
-from data.images import ImageReadError, read_image, write_image
-from data.inputs import ItemReport, list_inputs
+from data.images import read_image, write_image
+from data.inputs import ItemReport, iter_images, list_inputs
 from data.via import ViaFormatError, ViaImage, corners_from_regions, polyline_region, read_via, write_via
 from keypoints.data import list_samples, to_pixels
 from keypoints.draw import draw_points
@@ -54,13 +54,7 @@ def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig,
     out_dir = Path(out)
     report = ItemReport()
     via = []
-    files = list_inputs(source)
-    for path in tqdm(files, desc="predict keypoints", unit="img", disable=not progress or len(files) < 2):
-        try:
-            rgb = read_image(path)
-        except ImageReadError as err:
-            report.skipped.append((path.name, str(err)))
-            continue
+    for path, rgb in iter_images(list_inputs(source), report, "predict keypoints", progress):
         corners = predict_corners(model, [rgb])[0]
         record = {"image": path.name, "width": rgb.shape[1], "height": rgb.shape[0],
                   "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in corners]}

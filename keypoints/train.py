@@ -63,7 +63,10 @@ def train(cfg: KeypointsConfig, data: str, run_path: str | Path, log: Callable[[
     run, state = prepare_run(run_path, "keypoints", cfg)
     train_ds = make_dataset(cfg, train_s, training=True)
     val_ds = make_dataset(cfg, val_s, training=False) if val_s.ids else None
-    steps = max(1, len(train_s.ids) // cfg.data.batch_size)
+    steps = cfg.train.steps_per_epoch or max(1, len(train_s.ids) // cfg.data.batch_size)
+    if cfg.train.steps_per_epoch:
+        train_ds = train_ds.repeat()
+    fit_steps = steps if cfg.train.steps_per_epoch else None
     extra = []
     if cfg.results.panels and val_ds is not None:
         images, targets = next(iter(make_dataset(cfg, val_s.subset([i < cfg.results.panels for i in range(len(val_s.ids))]), False)))
@@ -77,7 +80,8 @@ def train(cfg: KeypointsConfig, data: str, run_path: str | Path, log: Callable[[
     result = None
     if done < head_epochs:
         model = keras.models.load_model(run.last) if done else _compile(_frozen(cfg), cfg, cfg.train.learning_rate, head_epochs * steps)
-        result = fit(model, train_ds, val_ds, run, state, cfg.train, until_epoch=head_epochs, extra_callbacks=extra)
+        result = fit(model, train_ds, val_ds, run, state, cfg.train, until_epoch=head_epochs, extra_callbacks=extra,
+                     steps_per_epoch=fit_steps)
         done = head_epochs
     if done < cfg.train.epochs or result is None:
         if done and done > head_epochs:
@@ -88,7 +92,7 @@ def train(cfg: KeypointsConfig, data: str, run_path: str | Path, log: Callable[[
                 unfreeze_from(model, cfg.model.unfreeze_from)
             lr = cfg.train.learning_rate * (cfg.train.finetune_lr_factor if head_epochs else 1.0)
             _compile(model, cfg, lr, (cfg.train.epochs - done) * steps)
-        result = fit(model, train_ds, val_ds, run, state, cfg.train, extra_callbacks=extra)
+        result = fit(model, train_ds, val_ds, run, state, cfg.train, extra_callbacks=extra, steps_per_epoch=fit_steps)
     last = result.history[-1] if result.history else {}
     return {"run": str(run.path), "epochs": result.epochs_done, "resumed_from": int(result.resumed_from), "skipped": len(skipped),
             "loss": last.get("loss", math.nan), "val_loss": last.get("val_loss", math.nan),
