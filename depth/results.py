@@ -6,8 +6,6 @@ file atomically, and show progress on long folders.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -19,9 +17,10 @@ import numpy as np
 from tqdm import tqdm
 
 from configs import DepthConfig
-from data.atomic_files import write_bytes_atomic, write_text_atomic
+from data.atomic_files import write_bytes_atomic, write_csv_atomic, write_text_atomic
 from data.contact_sheet import colour_depth
 from data.depth_io import DEPTH_SUFFIXES, DepthReadError, read_depth, write_depth
+from data.figures import figure_png, pyplot
 from data.images import ImageReadError, read_image, write_image
 from data.inputs import ItemReport, iter_images, list_inputs
 from depth.metrics import METRIC_NAMES, depth_metrics, median_scaled, ssim_map_np, valid_pixels
@@ -83,10 +82,7 @@ def match_pairs(gt: str | os.PathLike, pred: str | os.PathLike) -> tuple[list[tu
 
 def errormap_figure(name: str, gt: np.ndarray, pred: np.ndarray, threshold: float) -> tuple[bytes, float]:
     """PNG bytes of truth | prediction | difference | SSIM difference | SSIM threshold, and the mean SSIM."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ok = valid_pixels(gt, pred)
     data_range = float(gt[ok].max() - gt[ok].min()) if ok.any() else 1.0
@@ -110,10 +106,7 @@ def errormap_figure(name: str, gt: np.ndarray, pred: np.ndarray, threshold: floa
         ax.axis("off")
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.suptitle(f"{name}: SSIM {mean_ssim:.4f}")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return buf.getvalue(), mean_ssim
+    return figure_png(fig, dpi=80), mean_ssim
 
 
 def errormap(gt: str, pred: str, out: str, cfg: DepthConfig, log=print, progress: bool = True) -> tuple[ItemReport, float]:
@@ -140,26 +133,15 @@ def errormap(gt: str, pred: str, out: str, cfg: DepthConfig, log=print, progress
         report.done.append(name)
     mean = float(np.mean([float(r["ssim"]) for r in rows])) if rows else float("nan")
     if rows:
-        _write_csv(Path(out) / "errormap.csv", rows)
+        write_csv_atomic(Path(out) / "errormap.csv", rows, list(rows[0]))
     return report, mean
 
 
 # ----------------------------------------------------------------------------------------------
 # Evaluation
 # ----------------------------------------------------------------------------------------------
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(path, buf.getvalue())
-
-
 def _plots(out: Path, log_ratios: np.ndarray, worst: list[tuple[str, np.ndarray]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
     ax.hist(log_ratios, bins=100, range=(-0.5, 0.5), color="tab:blue")
@@ -169,10 +151,7 @@ def _plots(out: Path, log_ratios: np.ndarray, worst: list[tuple[str, np.ndarray]
     ax.set_xlabel("log10(prediction / truth)  (dashed: delta1, delta2 bounds)")
     ax.set_ylabel("pixels")
     ax.set_title("depth error histogram")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    write_bytes_atomic(out / "error_histogram.png", buf.getvalue())
+    write_bytes_atomic(out / "error_histogram.png", figure_png(fig))
     if worst:
         rows = []
         for name, panel in worst:
@@ -239,7 +218,7 @@ def evaluate(data: str, out: str, cfg: DepthConfig, model_path: str | None = Non
     metrics["skipped"] = [{"id": i, "reason": r} for i, r in skipped]
     metrics["source"] = {"data": str(data), "model": str(model_path) if model_path else None, "pred": pred_dir}
     write_text_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
-    _write_csv(out_dir / "per_image.csv", rows)
+    write_csv_atomic(out_dir / "per_image.csv", rows, list(rows[0]))
     worst_src.sort(key=lambda t: -t[0])
     worst = []
     for _, image_id, rgb, gt, pred in worst_src[: cfg.results.worst_n]:

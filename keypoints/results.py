@@ -3,8 +3,6 @@ and `nie augment-preview keypoints`."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from pathlib import Path
@@ -15,8 +13,9 @@ import numpy as np
 from tqdm import tqdm
 
 from configs import KeypointsConfig
-from data.atomic_files import write_bytes_atomic, write_text_atomic
+from data.atomic_files import write_bytes_atomic, write_csv_atomic, write_text_atomic
 from data.corners import canonical_order
+from data.figures import figure_png, pyplot
 from data.images import read_image, write_image
 from data.inputs import ItemReport, iter_images, list_inputs
 from data.via import ViaFormatError, ViaImage, corners_from_regions, polyline_region, read_via, write_via
@@ -99,10 +98,7 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def _plots(out: Path, rows: list[dict[str, Any]], samples, predicted: dict[str, np.ndarray], worst_n: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     diag = {i: float(np.hypot(*s)) for i, s in zip(samples.ids, samples.sizes, strict=True)}
     errs = np.concatenate([np.asarray(r["errors_px"]) / diag[r["id"]] * 100 for r in rows])
@@ -111,10 +107,7 @@ def _plots(out: Path, rows: list[dict[str, Any]], samples, predicted: dict[str, 
     ax.axvline(1.5, color="grey", ls="--", lw=0.8)
     ax.set_xlabel("corner error, % of the image diagonal (dashed: 1.5 %)")
     ax.set_ylabel("corners")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    write_bytes_atomic(out / "error_histogram.png", buf.getvalue())
+    write_bytes_atomic(out / "error_histogram.png", figure_png(fig))
     worst = sorted(rows, key=lambda r: r["iou"])[:worst_n]
     if worst:
         index = {i: (p, c) for i, p, c in zip(samples.ids, samples.images, samples.corners, strict=True)}
@@ -161,11 +154,9 @@ def evaluate(data: str, out: str, cfg: KeypointsConfig, models: list[str] | None
                    "source": {"kind": kind, "path": str(src)}}
         target = Path(out) if len(sources) == 1 else Path(out) / name
         write_text_atomic(target / "metrics.json", json.dumps(metrics, indent=1) + "\n")
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=["id", *METRIC_NAMES])
-        writer.writeheader()
-        writer.writerows({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items() if k != "errors_px"} for r in rows)
-        write_text_atomic(target / "per_image.csv", buf.getvalue())
+        write_csv_atomic(target / "per_image.csv",
+                         ({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items() if k != "errors_px"} for r in rows),
+                         ["id", *METRIC_NAMES])
         _plots(target, rows, samples, predicted, cfg.results.worst_n)
         results[name] = metrics
     if len(sources) == 1:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import keras
 
-from data.atomic_files import write_text_atomic
+from data.atomic_files import write_csv_atomic
 from training.run_dir import RunDir
 
 
@@ -56,11 +56,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         rows = [r for r in rows if int(r["epoch"]) < epoch]  # a re-run epoch replaces its row
         rows.append({"epoch": str(epoch), **{k: f"{float(v):.6g}" for k, v in sorted(logs.items())}})
         fields = ["epoch"] + sorted({k for r in rows for k in r if k != "epoch"})
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-        write_text_atomic(self.run.history, buf.getvalue())
+        write_csv_atomic(self.run.history, rows, fields)
 
 
 def read_history(run: RunDir) -> list[dict[str, float]]:
