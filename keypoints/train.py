@@ -1,10 +1,6 @@
-"""`nie train keypoints`: the corner regressor, with staged fine-tuning of a pretrained backbone.
-
-Stage 1 (train.head_epochs, pretrained weights only): the backbone is frozen, the head learns at
-train.learning_rate. Stage 2: the backbone learns from model.unfreeze_from on, at
-learning_rate x train.finetune_lr_factor. With weights=none there is nothing to protect, so the whole
-network trains from the first epoch. A resumed run continues in the stage its epochs say.
-"""
+"""`nie train keypoints`: the corner regressor, with staged fine-tuning of a pretrained backbone
+(training/staged.py: stage 1 trains the head on a frozen backbone, stage 2 the backbone from
+model.unfreeze_from at a lower learning rate)."""
 
 from __future__ import annotations
 
@@ -21,9 +17,9 @@ from configs import KeypointsConfig
 from keypoints.data import make_dataset, split_samples, to_pixels
 from keypoints.draw import draw_points
 from keypoints.losses import CornerError, CyclicCornerLoss
-from keypoints.model import build_model, freeze_backbone, unfreeze_from
-from training.fit import fit
+from keypoints.model import BACKBONE, build_model
 from training.run_dir import prepare_run
+from training.staged import Stages, head_epochs, staged_fit
 
 
 class CornerPanels(keras.callbacks.Callback):
@@ -66,40 +62,19 @@ def train(cfg: KeypointsConfig, data: str, run_path: str | Path, log: Callable[[
     steps = cfg.train.steps_per_epoch or max(1, len(train_s.ids) // cfg.data.batch_size)
     if cfg.train.steps_per_epoch:
         train_ds = train_ds.repeat()
-    fit_steps = steps if cfg.train.steps_per_epoch else None
     extra = []
     if cfg.results.panels and val_ds is not None:
         images, targets = next(iter(make_dataset(cfg, val_s.subset([i < cfg.results.panels for i in range(len(val_s.ids))]), False)))
         extra.append(CornerPanels(images.numpy(), targets.numpy(), run.logs, cfg.model.num_keypoints))
-    pretrained = cfg.model.weights != "none"
-    head_epochs = min(cfg.train.head_epochs, cfg.train.epochs) if pretrained else 0
-    done = int(state.get("epochs_done", 0))
+    stages = Stages(build=lambda: build_model(cfg), compile=lambda m, lr, n: _compile(m, cfg, lr, n), backbone=BACKBONE,
+                    unfreeze=cfg.model.unfreeze_from, pretrained=cfg.model.weights != "none", task="keypoints")
+    first = head_epochs(stages, cfg.train)
     log(f"training on {len(train_s.ids)} images, validating on {len(val_s.ids)}; "
-        f"{'stage 1 (frozen backbone) for ' + str(head_epochs) + ' epochs, then ' if head_epochs else ''}"
-        f"backbone from {cfg.model.unfreeze_from if head_epochs else 'the first layer'} -> {run.path}")
-    result = None
-    if done < head_epochs:
-        model = keras.models.load_model(run.last) if done else _compile(_frozen(cfg), cfg, cfg.train.learning_rate, head_epochs * steps)
-        result = fit(model, train_ds, val_ds, run, state, cfg.train, until_epoch=head_epochs, extra_callbacks=extra,
-                     steps_per_epoch=fit_steps)
-        done = head_epochs
-    if done < cfg.train.epochs or result is None:
-        if done and done > head_epochs:
-            model = keras.models.load_model(run.last)  # stage 2 already under way: its own optimizer state
-        else:
-            model = keras.models.load_model(run.last) if done else build_model(cfg)
-            if head_epochs:
-                unfreeze_from(model, cfg.model.unfreeze_from)
-            lr = cfg.train.learning_rate * (cfg.train.finetune_lr_factor if head_epochs else 1.0)
-            _compile(model, cfg, lr, (cfg.train.epochs - done) * steps)
-        result = fit(model, train_ds, val_ds, run, state, cfg.train, extra_callbacks=extra, steps_per_epoch=fit_steps)
+        f"{'stage 1 (frozen backbone) for ' + str(first) + ' epochs, then ' if first else ''}"
+        f"backbone from {cfg.model.unfreeze_from if first else 'the first layer'} -> {run.path}")
+    result = staged_fit(stages, train_ds, val_ds, run, state, cfg.train, steps, extra_callbacks=extra,
+                        steps_per_epoch=steps if cfg.train.steps_per_epoch else None)
     last = result.history[-1] if result.history else {}
     return {"run": str(run.path), "epochs": result.epochs_done, "resumed_from": int(result.resumed_from), "skipped": len(skipped),
             "loss": last.get("loss", math.nan), "val_loss": last.get("val_loss", math.nan),
             "val_corner_err": last.get("val_corner_err", math.nan)}
-
-
-def _frozen(cfg: KeypointsConfig) -> keras.Model:
-    model = build_model(cfg)
-    freeze_backbone(model)
-    return model

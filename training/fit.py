@@ -36,11 +36,13 @@ def load_or_build(run: RunDir, state: dict, build: Callable[[], keras.Model]) ->
 
 def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset | None, run: RunDir, state: dict,
         train_cfg: TrainConfig, until_epoch: int | None = None, monitor: str = "val_loss", mode: str = "min",
-        extra_callbacks: list[keras.callbacks.Callback] | None = None, steps_per_epoch: int | None = None) -> FitResult:
+        extra_callbacks: list[keras.callbacks.Callback] | None = None, steps_per_epoch: int | None = None,
+        class_weight: dict[int, float] | None = None) -> FitResult:
     """Trains a compiled model from the run's finished epochs up to `until_epoch` (default train_cfg.epochs).
 
     Args:
       state: the run's resume state ({} for a new run); it is updated as epochs finish.
+      class_weight: loss weight per class index (imbalanced classes), or None.
     """
     done = int(state.get("epochs_done", 0))
     until = train_cfg.epochs if until_epoch is None else until_epoch
@@ -54,7 +56,7 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset |
     ]
     if done < until:
         model.fit(train_ds, validation_data=val_ds, epochs=until, initial_epoch=done, steps_per_epoch=steps_per_epoch,
-                  callbacks=callbacks, verbose=keras_verbose(train_cfg.verbose))
+                  class_weight=class_weight, callbacks=callbacks, verbose=keras_verbose(train_cfg.verbose))
     state.clear()
     state.update(run.state())
     return FitResult(int(state.get("epochs_done", done)), done, read_history(run), state.get("best"))
