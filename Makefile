@@ -30,6 +30,8 @@ bench: setup
 	$(BIN)/python bench/synth_throughput.py
 	$(BIN)/python bench/depth_pipeline.py
 	$(BIN)/python bench/keypoints_throughput.py
+	$(BIN)/python bench/classifier_inference.py
+	$(BIN)/python bench/fill_latency.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -15,9 +15,7 @@ Run: `.venv/bin/python bench/depth_pipeline.py [--n 256] [--repeats 3] [--data d
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -26,16 +24,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from results_io import machine, save  # noqa: E402
 
 import configs  # noqa: E402
 from depth.data import list_pairs, make_dataset  # noqa: E402
 from depth.train import compile_model  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 class CvSequence(keras.utils.PyDataset):
@@ -130,23 +128,20 @@ def main() -> None:
     train = {"depth preset (128 x 96, 0.49 M params)": [train_rate(cfg) for _ in range(args.repeats)],
              "default model (256 x 192, 1.97 M params)": [train_rate(default_cfg, steps=3) for _ in range(args.repeats)]}
     result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+        "machine": machine(),
         "pairs": len(pairs.ids), "repeats": args.repeats, "goal": "tf.data >= 5x the Sequence loader",
         "loader_images_per_s": {k: round(statistics.median(v), 1) for k, v in runs.items()},
         "loader_ratio": {k: round(statistics.median(v) / base, 2) for k, v in runs.items()},
         "train_images_per_s": {k: round(statistics.median(v), 1) for k, v in train.items()},
         "runs": {k: [round(x, 1) for x in v] for k, v in {**runs, **train}.items()},
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "depth_pipeline.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [f"# Depth pipeline\n\n{result['machine']}; {result['pairs']} pairs, batch 16, medians of {args.repeats} runs.\n",
              "| loader (decode + resize to 128 x 96 + flip/scale-crop/colour) | images/s | ratio |", "|---|---|---|"]
     lines += [f"| {k} | {result['loader_images_per_s'][k]} | {result['loader_ratio'][k]} |" for k in runs]
     lines += ["", "| training (train_on_batch, batch 16) | images/s |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in result["train_images_per_s"].items()]
     md = "\n".join(lines) + "\n"
-    (RESULTS / "depth_pipeline.md").write_text(md)
-    print(md)
+    save("depth_pipeline", result, md)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,7 @@ Run: `.venv/bin/python bench/keypoints_throughput.py [--n 256] [--repeats 3]`. W
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -24,8 +22,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2  # noqa: E402
+from results_io import machine, save  # noqa: E402
 
 import configs  # noqa: E402
 from data.images import read_image  # noqa: E402
@@ -33,8 +33,6 @@ from keypoints.augment import augment, build_transform  # noqa: E402
 from keypoints.data import list_samples, make_dataset  # noqa: E402
 from keypoints.model import build_model  # noqa: E402
 from keypoints.results import predict_corners  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def rate(fn, n: int) -> float:
@@ -81,16 +79,13 @@ def main() -> None:
     med = {k: round(statistics.median(v), 1) for k, v in runs.items()}
     baseline_of = {k: next(b for b in tests if "baseline" in b and b.split(",")[0] == k.split(",")[0]) for k in tests}
     ratio = {k: round(med[k] / med[baseline_of[k]], 2) for k in med}
-    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+    result = {"machine": machine(),
               "model": f"keypoints preset: MobileNetV2 alpha {cfg.model.alpha}, input {w} x {h}", "images": n,
               "images_per_s": med, "ratio_to_baseline": ratio, "runs": {k: [round(x, 1) for x in v] for k, v in runs.items()}}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "keypoints_throughput.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [f"# Keypoints throughput\n\n{result['machine']}; {result['model']}; medians of {args.repeats} runs.\n",
              "| what | images/s | ratio to its baseline |", "|---|---|---|"] + [f"| {k} | {med[k]} | {ratio[k]} |" for k in med]
     md = "\n".join(lines) + "\n"
-    (RESULTS / "keypoints_throughput.md").write_text(md)
-    print(md)
+    save("keypoints_throughput", result, md)
 
 
 if __name__ == "__main__":

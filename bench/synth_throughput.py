@@ -7,9 +7,7 @@ Writes bench/results/synth_throughput.json and .md; quotes medians over the repe
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -18,11 +16,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from results_io import machine, save  # noqa: E402
 
 import configs  # noqa: E402
 from data.synth.generate import generate  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def measure(n: int, workers: int, seed: int) -> float:
@@ -50,7 +49,7 @@ def main() -> None:
     base = statistics.median(rows["1 worker (baseline)"])
     result = {
         "what": "synthetic scenes per second, 256 x 192, default SynthConfig, files written (PNG image + depth)",
-        "machine": f"{platform.machine()}, {cores} cores, {platform.python_implementation()} {platform.python_version()}",
+        "machine": machine(),
         "n_per_run": args.n,
         "repeats": args.repeats,
         "goal": ">= 50 scenes/s on 2 cores",
@@ -58,13 +57,10 @@ def main() -> None:
         "ratio_to_baseline": {k: round(statistics.median(v) / base, 2) for k, v in rows.items()},
         "runs": {k: [round(x, 1) for x in v] for k, v in rows.items()},
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "synth_throughput.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = ["| setting | scenes/s (median) | ratio |", "|---|---|---|"]
     lines += [f"| {k} | {result['median_scenes_per_s'][k]} | {result['ratio_to_baseline'][k]} |" for k in rows]
     md = f"# Synthetic scene throughput\n\n{result['what']}; {result['machine']}; {args.repeats} runs of {args.n} scenes.\n\n" + "\n".join(lines) + "\n"
-    (RESULTS / "synth_throughput.md").write_text(md)
-    print(md)
+    save("synth_throughput", result, md)
 
 
 if __name__ == "__main__":

@@ -48,8 +48,8 @@ def draw_corners(rgb: np.ndarray, corners: np.ndarray, thickness: int = 1) -> np
     return img
 
 
-def _text(img: np.ndarray, lines: list[str]) -> None:
-    """White text on a dark band at the top left (thick outlines would change Hershey glyph spacing)."""
+def caption(img: np.ndarray, lines: list[str]) -> None:
+    """White text on a dark band at the top left, in place (thick outlines would change Hershey glyph spacing)."""
     scale = max(0.35, img.shape[0] / 450)
     step = int(16 * scale / 0.4)
     y = step - 3
@@ -75,24 +75,32 @@ def contact_sheet(dataset: str | os.PathLike, out_png: str | os.PathLike, n: int
         lines = [f"{row['id']}  fill {100 * row['fill']:.1f}%  {row['label']}"]
         if row.get("overfill"):
             lines.append("OVERFILL")
-        _text(img, lines)
+        caption(img, lines)
         depth_file = paths.depth_file(row["id"])
         if depth_file is not None:
             depth = read_depth(depth_file, depth_scale)
             dimg = colour_depth(depth)
             ok = valid_mask(depth)
-            _text(dimg, [f"depth {depth[ok].min():.2f}-{depth[ok].max():.2f} m" if ok.any() else "depth: none valid"])
+            caption(dimg, [f"depth {depth[ok].min():.2f}-{depth[ok].max():.2f} m" if ok.any() else "depth: none valid"])
             img = np.hstack([img, dimg])
         cells.append(img)
-    h = max(c.shape[0] for c in cells)
-    w = max(c.shape[1] for c in cells)
-    pad = 4
-    grid_rows = []
-    for r in range(0, len(cells), columns):
-        row_cells = [np.pad(c, ((0, h - c.shape[0] + pad), (0, w - c.shape[1] + pad), (0, 0)), constant_values=30) for c in cells[r : r + columns]]
-        while len(row_cells) < columns:
-            row_cells.append(np.full((h + pad, w + pad, 3), 30, np.uint8))
-        grid_rows.append(np.hstack(row_cells))
-    sheet = np.vstack(grid_rows)
+    sheet = tile_grid(cells, columns)
     write_image(out_png, sheet)
     return Path(out_png)
+
+
+def tile_grid(tiles: list[np.ndarray], columns: int, pad: int = 4, width: int | None = None) -> np.ndarray:
+    """RGB tiles in a grid, row by row, on a dark background; each tile first scaled to `width` px when given."""
+    if not tiles:
+        raise ValueError("no tiles to arrange")
+    if width:
+        tiles = [cv2.resize(t, (width, max(1, int(round(width * t.shape[0] / t.shape[1])))), interpolation=cv2.INTER_AREA)
+                 for t in tiles]
+    h = max(t.shape[0] for t in tiles)
+    w = max(t.shape[1] for t in tiles)
+    rows = []
+    for r in range(0, len(tiles), columns):
+        cells = [np.pad(t, ((0, h - t.shape[0] + pad), (0, w - t.shape[1] + pad), (0, 0)), constant_values=30) for t in tiles[r : r + columns]]
+        cells += [np.full((h + pad, w + pad, 3), 30, np.uint8)] * (columns - len(cells))
+        rows.append(np.hstack(cells))
+    return np.vstack(rows)

@@ -24,6 +24,7 @@ from configs import DepthConfig
 from data.images import ImageReadError, check_decodes, image_size
 from data.layout import DatasetPaths, UnsafePathError, safe_join
 from data.splits import train_valid
+from training.colour_jitter import colour_jitter
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -137,17 +138,6 @@ def resize_pair(image_u8: tf.Tensor, depth: tf.Tensor, height: int, width: int) 
     return img, dep
 
 
-def rescale_intrinsics(K: np.ndarray, from_wh: tuple[int, int], to_wh: tuple[int, int]) -> np.ndarray:
-    """K for the image resized from from_wh to to_wh (pixel centres at integers: x' = (x + 0.5) s - 0.5)."""
-    sx, sy = to_wh[0] / from_wh[0], to_wh[1] / from_wh[1]
-    K2 = np.array(K, dtype=np.float64).copy()
-    K2[0, 0] *= sx
-    K2[1, 1] *= sy
-    K2[0, 2] = (K2[0, 2] + 0.5) * sx - 0.5
-    K2[1, 2] = (K2[1, 2] + 0.5) * sy - 0.5
-    return K2
-
-
 def augment_geometry(images: tf.Tensor, depths: tf.Tensor, seed: tf.Tensor, max_scale: float = 1.25) -> tuple[tf.Tensor, tf.Tensor]:
     """Random flip and scale-crop of a batch, image and depth together, per sample.
 
@@ -172,30 +162,9 @@ def augment_geometry(images: tf.Tensor, depths: tf.Tensor, seed: tf.Tensor, max_
     return images, depths
 
 
-_RGB_TO_YIQ = tf.constant([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], tf.float32)
-
-
 def augment_colour(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Per-sample brightness, contrast, saturation and hue jitter of a batch in [0, 1] (hue as a YIQ rotation)."""
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 4)
-    b = tf.shape(images)[0]
-
-    def per_sample(s, lo, hi):
-        return tf.reshape(tf.random.stateless_uniform([b], s, lo, hi), [-1, 1, 1, 1])
-
-    images = images + per_sample(seeds[0], -0.1, 0.1)
-    mean = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
-    images = (images - mean) * per_sample(seeds[1], 0.8, 1.2) + mean
-    grey = tf.reduce_sum(images * tf.constant([0.299, 0.587, 0.114]), axis=-1, keepdims=True)
-    images = grey + (images - grey) * per_sample(seeds[2], 0.8, 1.2)
-    angle = tf.random.stateless_uniform([b], seeds[3], -0.03, 0.03) * 2.0 * np.pi
-    c, s_ = tf.cos(angle), tf.sin(angle)
-    zero, one = tf.zeros_like(c), tf.ones_like(c)
-    rotation = tf.stack([tf.stack([one, zero, zero], -1), tf.stack([zero, c, -s_], -1), tf.stack([zero, s_, c], -1)], 1)
-    matrix = tf.linalg.inv(_RGB_TO_YIQ)[None] @ rotation @ _RGB_TO_YIQ[None]  # (B, 3, 3)
-    shape = tf.shape(images)
-    flat = tf.reshape(images, [b, -1, 3]) @ tf.transpose(matrix, [0, 2, 1])  # a batched matmul: far faster than einsum here
-    return tf.clip_by_value(tf.reshape(flat, shape), 0.0, 1.0)
+    """Per-sample brightness, contrast, saturation and hue jitter of a batch in [0, 1]."""
+    return colour_jitter(images, seed, brightness=0.1, contrast=0.2, saturation=0.2, hue=0.03)
 
 
 def augment_batch(images: tf.Tensor, depths: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -17,8 +17,8 @@ from depth.data import make_dataset, split_pairs
 from depth.losses import DepthLoss
 from depth.metrics import abs_rel, delta1
 from depth.model import build_model
-from training.fit import fit, load_or_build
-from training.run_dir import prepare_run
+from training.fit import begin, epoch_steps, fit, load_or_build
+from training.model_files import init_from
 
 
 def depth_panel(image: np.ndarray, gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -47,7 +47,7 @@ class DepthPanels(keras.callbacks.Callback):
 
 
 def compile_model(cfg: DepthConfig, steps_per_epoch: int) -> keras.Model:
-    model = build_model(cfg)
+    model = init_from(build_model(cfg), cfg.init)
     schedule = keras.optimizers.schedules.CosineDecay(cfg.train.learning_rate, max(1, cfg.train.epochs * steps_per_epoch), alpha=0.05)
     loss = DepthLoss(cfg.model.max_depth_m - cfg.model.min_depth_m, cfg.loss.weight_ssim, cfg.loss.weight_l1, cfg.loss.weight_smooth)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=[abs_rel, delta1])
@@ -56,18 +56,11 @@ def compile_model(cfg: DepthConfig, steps_per_epoch: int) -> keras.Model:
 
 def train(cfg: DepthConfig, data: str, run_path: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Trains (or resumes) a depth model; returns a summary for the command line."""
-    keras.utils.set_random_seed(cfg.train.seed)
-    train_pairs, val_pairs, skipped = split_pairs(data, cfg.data.val_split, cfg.train.seed)
-    for name, reason in skipped:
-        log(f"skipped {name}: {reason}")
-    if not train_pairs.ids:
-        raise ValueError(f"{data}: no usable image/depth pairs ({len(skipped)} skipped)")
-    run, state = prepare_run(run_path, "depth", cfg)
-    train_ds = make_dataset(cfg, train_pairs, training=True)
+    train_pairs, val_pairs, skipped, run, state = begin("depth", cfg, data, run_path,
+                                                        lambda: split_pairs(data, cfg.data.val_split, cfg.train.seed),
+                                                        lambda p: len(p.ids), "usable image/depth pairs", log)
     val_ds = make_dataset(cfg, val_pairs, training=False) if val_pairs.ids else None
-    steps = cfg.train.steps_per_epoch or max(1, len(train_pairs.ids) // cfg.data.batch_size)
-    if cfg.train.steps_per_epoch:
-        train_ds = train_ds.repeat()
+    train_ds, steps, fit_steps = epoch_steps(make_dataset(cfg, train_pairs, training=True), len(train_pairs.ids), cfg)
     extra = []
     if cfg.results.panels and val_ds is not None:
         panel_ds = make_dataset(cfg, val_pairs, training=False, cache=False)  # reading part of a cached set would discard its cache
@@ -76,7 +69,7 @@ def train(cfg: DepthConfig, data: str, run_path: str | Path, log: Callable[[str]
     log(f"training on {len(train_pairs.ids)} pairs, validating on {len(val_pairs.ids)}, {steps} steps per epoch -> {run.path}")
     model = load_or_build(run, state, lambda: compile_model(cfg, steps))
     result = fit(model, train_ds, val_ds, run, state, cfg.train, monitor="val_loss", extra_callbacks=extra,
-                 steps_per_epoch=steps if cfg.train.steps_per_epoch else None)
+                 steps_per_epoch=fit_steps)
     last = result.history[-1] if result.history else {}
     return {
         "run": str(run.path), "epochs": result.epochs_done, "resumed_from": result.resumed_from, "skipped": len(skipped),

@@ -24,14 +24,9 @@ def build_backbone(cfg: KeypointsConfig) -> keras.Model:
     h, w = cfg.data.image_height, cfg.data.image_width
     if cfg.model.alpha not in ALPHAS:
         raise ValueError(f"model.alpha must be one of {ALPHAS}, got {cfg.model.alpha}")
-    backbone = backbones.build_backbone(keras.applications.MobileNetV2, cfg.model.weights, f"MobileNetV2 (alpha {cfg.model.alpha}, {w}x{h})",
-                                input_shape=(h, w, 3), alpha=cfg.model.alpha, include_top=False, name=BACKBONE)
-    # Keras' MobileNetV2 keeps BatchNorm statistics with momentum 0.999: over a few thousand steps they lag
-    # far behind the weights, and inference (which uses them) is then much worse than training.
-    for layer in backbone.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            layer.momentum = cfg.model.bn_momentum
-    return backbone
+    return backbones.build_backbone(keras.applications.MobileNetV2, cfg.model.weights, f"MobileNetV2 (alpha {cfg.model.alpha}, {w}x{h})",
+                                    bn_momentum=cfg.model.bn_momentum, input_shape=(h, w, 3), alpha=cfg.model.alpha,
+                                    include_top=False, name=BACKBONE)
 
 
 def build_model(cfg: KeypointsConfig) -> keras.Model:

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from configs import KeypointsConfig
 from data.atomic_files import write_bytes_atomic, write_csv_atomic, write_text_atomic
+from data.contact_sheet import caption, tile_grid
 from data.corners import canonical_order
 from data.figures import figure_png, pyplot
 from data.images import read_image, write_image
@@ -116,12 +117,9 @@ def _plots(out: Path, rows: list[dict[str, Any]], samples, predicted: dict[str, 
             path, truth = index[r["id"]]
             img = draw_points(read_image(path), truth, (40, 220, 40))
             img = draw_points(img, predicted[r["id"]], (255, 60, 60))
-            cv2.putText(img, f"{r['id']} IoU {r['iou']:.3f}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
-            tiles.append(cv2.resize(img, (256, int(round(256 * img.shape[0] / img.shape[1])))))
-        height = max(t.shape[0] for t in tiles)
-        tiles = [np.pad(t, ((0, height - t.shape[0]), (0, 2), (0, 0))) for t in tiles]
-        rows_img = [np.hstack(tiles[i : i + 4] + [np.zeros_like(tiles[0])] * (4 - len(tiles[i : i + 4]))) for i in range(0, len(tiles), 4)]
-        write_image(out / "worst.png", np.vstack(rows_img))
+            caption(img, [f"{r['id']} IoU {r['iou']:.3f}"])
+            tiles.append(img)
+        write_image(out / "worst.png", tile_grid(tiles, 4, pad=2, width=256))
 
 
 def evaluate(data: str, out: str, cfg: KeypointsConfig, models: list[str] | None = None, preds: list[str] | None = None,

@@ -18,7 +18,8 @@ from keypoints.data import make_dataset, split_samples, to_pixels
 from keypoints.draw import draw_points
 from keypoints.losses import CornerError, CyclicCornerLoss
 from keypoints.model import BACKBONE, build_model
-from training.run_dir import prepare_run
+from training.fit import begin, epoch_steps
+from training.model_files import init_from
 from training.staged import Stages, head_epochs, staged_fit
 
 
@@ -50,30 +51,22 @@ def _compile(model: keras.Model, cfg: KeypointsConfig, lr: float, decay_steps: i
 
 
 def train(cfg: KeypointsConfig, data: str, run_path: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
-    keras.utils.set_random_seed(cfg.train.seed)
-    train_s, val_s, skipped = split_samples(data, cfg)
-    for name, reason in skipped:
-        log(f"skipped {name}: {reason}")
-    if not train_s.ids:
-        raise ValueError(f"{data}: no usable annotated images ({len(skipped)} skipped)")
-    run, state = prepare_run(run_path, "keypoints", cfg)
-    train_ds = make_dataset(cfg, train_s, training=True)
+    train_s, val_s, skipped, run, state = begin("keypoints", cfg, data, run_path, lambda: split_samples(data, cfg),
+                                                lambda s: len(s.ids), "usable annotated images", log)
     val_ds = make_dataset(cfg, val_s, training=False) if val_s.ids else None
-    steps = cfg.train.steps_per_epoch or max(1, len(train_s.ids) // cfg.data.batch_size)
-    if cfg.train.steps_per_epoch:
-        train_ds = train_ds.repeat()
+    train_ds, steps, fit_steps = epoch_steps(make_dataset(cfg, train_s, training=True), len(train_s.ids), cfg)
     extra = []
     if cfg.results.panels and val_ds is not None:
         images, targets = next(iter(make_dataset(cfg, val_s.subset([i < cfg.results.panels for i in range(len(val_s.ids))]), False)))
         extra.append(CornerPanels(images.numpy(), targets.numpy(), run.logs, cfg.model.num_keypoints))
-    stages = Stages(build=lambda: build_model(cfg), compile=lambda m, lr, n: _compile(m, cfg, lr, n), backbone=BACKBONE,
+    stages = Stages(build=lambda: init_from(build_model(cfg), cfg.init), compile=lambda m, lr, n: _compile(m, cfg, lr, n), backbone=BACKBONE,
                     unfreeze=cfg.model.unfreeze_from, pretrained=cfg.model.weights != "none", task="keypoints")
     first = head_epochs(stages, cfg.train)
     log(f"training on {len(train_s.ids)} images, validating on {len(val_s.ids)}; "
         f"{'stage 1 (frozen backbone) for ' + str(first) + ' epochs, then ' if first else ''}"
         f"backbone from {cfg.model.unfreeze_from if first else 'the first layer'} -> {run.path}")
     result = staged_fit(stages, train_ds, val_ds, run, state, cfg.train, steps, extra_callbacks=extra,
-                        steps_per_epoch=steps if cfg.train.steps_per_epoch else None)
+                        steps_per_epoch=fit_steps)
     last = result.history[-1] if result.history else {}
     return {"run": str(run.path), "epochs": result.epochs_done, "resumed_from": int(result.resumed_from), "skipped": len(skipped),
             "loss": last.get("loss", math.nan), "val_loss": last.get("val_loss", math.nan),

@@ -72,9 +72,12 @@ def cmd_train(args: argparse.Namespace) -> str:
 
     cfg = _config(args.task, args.preset, args.overrides)
     if args.list_layers:
-        if args.task != "keypoints":
+        if args.task == "classifier":
+            from classifier.model import build_model, layer_table
+        elif args.task == "keypoints":
+            from keypoints.model import build_model, layer_table
+        else:
             raise CommandError(f"--list-layers is for models with a pretrained backbone, not {args.task}")
-        from keypoints.model import build_model, layer_table
 
         cfg.model.weights = "none"  # the table needs the architecture only
         print(layer_table(build_model(cfg)))
@@ -87,7 +90,7 @@ def cmd_train(args: argparse.Namespace) -> str:
     elif args.task == "keypoints":
         from keypoints.train import train
     else:
-        raise CommandError(f"training {args.task} is not built yet")
+        from classifier.train import train
     result = train(cfg, args.data, run)
     resumed = f", resumed after epoch {result['resumed_from']}" if result["resumed_from"] else ""
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in result.items() if k.startswith(("loss", "val_")))
@@ -105,7 +108,9 @@ def cmd_predict(args: argparse.Namespace) -> str:
 
         where = f"{args.out} (JSON + picture per image, predictions_via.json)"
     else:
-        raise CommandError(f"predict {args.task} is not built yet")
+        from classifier.results import predict_folder
+
+        where = f"{args.out}/predictions.csv, a picture per image, gallery.png"
     report = predict_folder(args.model, args.input, args.out, cfg)
     for name, reason in report.skipped:
         print(f"skipped {name}: {reason}")
@@ -129,7 +134,11 @@ def cmd_errormap(args: argparse.Namespace) -> str:
 def cmd_evaluate(args: argparse.Namespace) -> str:
     models, preds = args.model or [], args.pred or []
     if not models and not preds:
-        raise CommandError("give --model or --pred")
+        if args.task != "fill":
+            raise CommandError("give --model or --pred")
+        import configs
+
+        models = [configs.apply_overrides(configs.VolumeConfig(), args.overrides).models_dir]  # the shipped models
     if args.task == "keypoints":
         from keypoints.results import evaluate as evaluate_keypoints
 
@@ -141,8 +150,32 @@ def cmd_evaluate(args: argparse.Namespace) -> str:
             print(f"skipped {item['id']}: {item['reason']}")
         return (f"{m['n']} images: iou {m['iou']:.4f}, mean_px {m['mean_px']:.2f}, mean_pct_diag {m['mean_pct_diag']:.3f}, "
                 f"pck_05 {m['pck_05']:.3f} -> {args.out}/metrics.json")
-    if args.task != "depth":
-        raise CommandError(f"evaluate {args.task} is not built yet")
+    if args.task == "classifier":
+        if len(models) != 1 or preds:
+            raise CommandError("evaluate classifier takes one --model")
+        from classifier.results import evaluate as evaluate_classifier
+
+        cfg = _config("classifier", None, args.overrides)
+        m = evaluate_classifier(args.data, args.out, cfg, models[0])
+        for item in m["skipped"]:
+            print(f"skipped {item['id']}: {item['reason']}")
+        f1 = ", ".join(f"f1 {c} {v:.4f}" for c, v in m["f1"].items())
+        return f"{m['n']} images: accuracy {m['accuracy']:.4f}, {f1}, confusion {m['confusion']} -> {args.out}/metrics.json"
+    if args.task == "fill":
+        if len(models) + len(preds) != 1:
+            raise CommandError("evaluate fill takes one --model (a models folder) or one --pred (a summary.csv)")
+        from volume.chain import load_models
+        from volume.evaluate import evaluate as evaluate_fill
+
+        cfg = _config("volume", None, args.overrides)
+        m = evaluate_fill(args.data, args.out, cfg, models=load_models(models[0], cfg.use_classifier) if models else None,
+                          pred=preds[0] if preds else None)
+        for item in m.get("skipped", []):
+            print(f"skipped {item['id']}: {item['reason']}")
+        for name, row in m.get("methods", {}).items():
+            print(f"  {name:<22} mae {row['mae_pp']:6.2f} pp  bias {row['bias_pp']:+6.2f}  class_accuracy {row['class_accuracy']:.3f}")
+        return (f"{m['n']} images: mae {m['mae_pp']:.2f} pp, max {m['max_err_pp']:.1f} pp, overfill_accuracy "
+                f"{m['overfill_accuracy']:.3f}, class_accuracy {m['class_accuracy']:.3f} -> {args.out}/metrics.json")
     if len(models) + len(preds) != 1:
         raise CommandError("evaluate depth takes one --model or one --pred")
     from depth.results import evaluate
@@ -163,10 +196,42 @@ def cmd_augment_preview(args: argparse.Namespace) -> str:
     elif args.task == "keypoints":
         from keypoints.results import augment_preview
     else:
-        raise CommandError(f"augment-preview {args.task} is not built yet")
+        from classifier.results import augment_preview
 
     out = augment_preview(cfg, args.data, args.out)
     return f"augmentation preview -> {out}"
+
+
+def cmd_fill(args: argparse.Namespace) -> str:
+    from volume.chain import load_models, parse_box
+    from volume.report import fill_folder
+
+    cfg = _config("volume", None, args.overrides)
+    box = parse_box(args.box) if args.box else None
+    models = None
+    if not args.oracle or cfg.use_classifier:
+        models_dir = args.models or cfg.models_dir
+        if args.oracle:  # ground-truth corners and depth; the classifier (if any) still labels
+            from pathlib import Path as _P
+
+            classifier = _P(models_dir) / "classifier.keras"
+            if classifier.is_file():
+                from training.model_files import load_model
+                from volume.chain import Models
+
+                models = Models(classifier=load_model(classifier))
+        else:
+            models = load_models(models_dir, need_classifier=cfg.use_classifier)
+    run = fill_folder(args.input, args.out, cfg, models, oracle=args.oracle, box=box)
+    for name, reason in run.report.skipped:
+        print(f"skipped {name}: {reason}")
+    if not run.records:
+        raise CommandError(f"no image could be measured ({len(run.report.skipped)} skipped)")
+    n = len(run.records)
+    stages = ", ".join(f"{k} {v / n * 1000:.0f} ms" for k, v in run.seconds.items() if k != "total")
+    mean_fill = sum(r["fill"] for r in run.records) / n
+    return (f"{n} images, {len(run.report.skipped)} skipped; mean fill {100 * mean_fill:.1f} %; per image: {stages} "
+            f"-> {args.out}/index.html")
 
 
 def cmd_config(args: argparse.Namespace) -> str:
@@ -184,7 +249,11 @@ def cmd_demo(args: argparse.Namespace) -> str:
     import shutil
 
     from data.contact_sheet import contact_sheet
+    from data.layout import read_meta
     from data.synth.generate import generate
+    from volume.chain import load_models
+    from volume.evaluate import score
+    from volume.report import fill_folder
 
     out = Path(args.out)
     marker = out / ".nie-demo"
@@ -192,14 +261,31 @@ def cmd_demo(args: argparse.Namespace) -> str:
         if not marker.exists():
             raise CommandError(f"{out} exists and is not a demo folder; choose another --out")
         shutil.rmtree(out)
+    cfg = _config("volume", None, args.overrides)
+    t0 = time.perf_counter()
+    models = load_models(args.models or cfg.models_dir, need_classifier=cfg.use_classifier)  # fail before any work
     out.mkdir(parents=True)
     marker.write_text("written by `nie demo`; removed by the next demo run\n")
-    cfg = _config("synth", None, args.overrides)
-    result = generate(out / "dataset", args.n, args.seed, cfg, progress=True)
-    sheet = contact_sheet(out / "dataset", out / "contact_sheet.png", n=args.n, columns=4)
-    print(f"dataset: {out / 'dataset'}")
-    return (f"{result['n']} synthetic scenes ({result['nok']} NOK) in {result['seconds']:.1f} s; "
-            f"contact sheet: {sheet}")
+    import configs
+
+    result = generate(out / "dataset", args.n, args.seed, configs.default_config("synth"), progress=True)
+    contact_sheet(out / "dataset", out / "contact_sheet.png", n=min(args.n, 12), columns=4)
+    run = fill_folder(out / "dataset" / "images", out / "report", cfg, models)
+    for name, reason in run.report.skipped:
+        print(f"skipped {name}: {reason}")
+    if not run.records:
+        raise CommandError(f"no scene could be measured ({len(run.report.skipped)} skipped)")
+    truth = {r["id"]: r for r in read_meta(out / "dataset" / "meta.jsonl")}
+    m, _ = score({r["id"]: r for r in run.records}, truth)
+    # the geometry alone, on the scenes' exact corners and depth: what better models would reach
+    oracle = fill_folder(out / "dataset" / "images", out / "report_oracle", cfg, None, oracle=str(out / "dataset"), progress=False)
+    o, _ = score({r["id"]: r for r in oracle.records}, truth) if oracle.records else ({"mae_pp": float("nan")}, [])
+    print(f"dataset: {out / 'dataset'} (seed {args.seed}); report: {out / 'report' / 'index.html'}")
+    print(f"with the scenes' exact corners and depth instead of the models (the geometry alone): mean absolute fill error "
+          f"{o['mae_pp']:.1f} pp -> {out / 'report_oracle' / 'index.html'}")
+    return (f"{result['n']} fresh synthetic scenes measured with the shipped models in {time.perf_counter() - t0:.0f} s: "
+            f"mean absolute fill error {m['mae_pp']:.1f} pp (max {m['max_err_pp']:.1f}), OK/NOK right for "
+            f"{100 * m['class_accuracy']:.0f} %; report: {out / 'report' / 'index.html'}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -242,10 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(p)
     p.set_defaults(func=cmd_split)
 
-    p = sub.add_parser("train", help="train a model (depth, keypoints) with a run directory that resumes",
+    p = sub.add_parser("train", help="train a model (classifier, keypoints, depth) with a run directory that resumes",
                        description="Trains a task's model; re-running the same command on the same run directory resumes it.")
     p.add_argument("task", choices=["classifier", "keypoints", "depth"])
-    p.add_argument("--data", help="dataset root (or, for depth, a CSV of image,depth paths)")
+    p.add_argument("--data", help="dataset root (depth: or a CSV of image,depth paths; classifier: or a folder of class folders)")
     p.add_argument("--run", help="run directory (default runs/<task>/<preset or default>)")
     p.add_argument("--list-layers", action="store_true", help="print the backbone's layer table (for model.unfreeze_from) and stop")
     p.add_argument("--preset", help="a preset from configs.py, e.g. depth or depth_smoke")
@@ -272,9 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="score a model or saved predictions on a dataset",
                        description="Writes OUT/metrics.json with the conventions' metric names, plus plots.")
     p.add_argument("task", choices=["classifier", "keypoints", "depth", "fill"])
-    p.add_argument("--model", action="append", help="a .keras file or a run directory (keypoints: repeat to compare)")
+    p.add_argument("--model", action="append",
+                   help="a .keras file or a run directory (keypoints: repeat to compare); fill: a models folder (e.g. models)")
     p.add_argument("--pred", action="append",
-                   help="saved predictions: depth, a folder of depth PNGs named like the images; keypoints, a VIA JSON (repeat to compare)")
+                   help="saved predictions: depth, a folder of depth PNGs named like the images; keypoints, a VIA JSON (repeat to "
+                        "compare); fill, a summary.csv of nie fill")
     p.add_argument("--data", required=True, help="dataset root")
     p.add_argument("--out", required=True, help="output folder")
     _add_overrides(p)
@@ -289,6 +377,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(p)
     p.set_defaults(func=cmd_augment_preview)
 
+    p = sub.add_parser("fill", help="how full is each box: fill %%, empty litres, OK/NOK, with pictures",
+                       description="Runs the keypoint and depth models (and the classifier, when there is one) on a photo or a "
+                                   "folder, then measures fill. Writes <id>.json, <id>.png, summary.csv and index.html.")
+    p.add_argument("--input", required=True, help="a photo, a folder of photos, or a dataset root")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--models", help="folder with keypoints.keras, depth.keras [, classifier.keras] (default: the shipped models/)")
+    p.add_argument("--box", help="inner box size LxWxH in metres (default: meta.jsonl beside the images, else configs.py)")
+    p.add_argument("--oracle", help="a dataset root: use its ground-truth corners and depth instead of the models")
+    _add_overrides(p)
+    p.set_defaults(func=cmd_fill)
+
     p = sub.add_parser("config", help="print a task's resolved config (with a preset and overrides)",
                        description="Prints the resolved config as YAML: the keys that key=value overrides accept.")
     p.add_argument("task", choices=["synth", "classifier", "keypoints", "depth", "volume"])
@@ -297,10 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("demo", help="the main job on the built-in defaults",
-                       description="Generates fresh synthetic scenes and writes a contact sheet (runs/demo by default).")
+                       description="Generates fresh synthetic scenes, measures them with the shipped models (nie fill) and "
+                                   "prints the mean absolute fill error against the ground truth (runs/demo by default).")
     p.add_argument("--out", default="runs/demo", help="demo folder (replaced on each run)")
     p.add_argument("--n", type=int, default=24, help="number of scenes")
     p.add_argument("--seed", type=int, default=int(time.time()) % 100000, help="seed (default: fresh each run)")
+    p.add_argument("--models", help="models folder (default: the shipped models/)")
     _add_overrides(p)
     p.set_defaults(func=cmd_demo)
     return parser

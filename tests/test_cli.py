@@ -82,10 +82,12 @@ def test_split_via_cli(tmp_path, synth_dataset, capsys):
 
 @pytest.mark.slow
 def test_demo_runs_as_a_subprocess(tmp_path):
-    result = run_nie("demo", "--out", str(tmp_path / "demo"), "--n", "4", "--seed", "1", "image_width=96", "image_height=72")
+    result = run_nie("demo", "--out", str(tmp_path / "demo"), "--n", "3", "--seed", "1")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "demo" / "contact_sheet.png").is_file()
-    assert "contact sheet:" in result.stdout.strip().splitlines()[-1]
+    assert "mean absolute fill error" in result.stdout.strip().splitlines()[-1]
+    report = tmp_path / "demo" / "report"
+    assert (report / "index.html").is_file() and len((report / "summary.csv").read_text().splitlines()) == 4
     again = run_nie("demo", "--out", str(tmp_path), "--n", "1")
     assert again.returncode == 2 and "not a demo folder" in again.stderr
 
@@ -100,8 +102,8 @@ def test_depth_commands_refuse_bad_input_in_one_line(tmp_path, capsys, synth_dat
     assert "both be files or both folders" in capsys.readouterr().err
     assert main(["train", "depth", "--data", str(tmp_path / "empty"), "--run", str(tmp_path / "r")]) == 2
     assert "no images/ folder" in capsys.readouterr().err
-    assert main(["train", "classifier", "--data", str(synth_dataset)]) == 2
-    assert "not built yet" in capsys.readouterr().err
+    assert main(["evaluate", "fill", "--model", "m", "--data", str(synth_dataset), "--out", str(tmp_path / "f")]) == 2
+    assert "no keypoints.keras, depth.keras (see models/README.md" in capsys.readouterr().err
 
 
 def test_augment_preview_depth(tmp_path, capsys, synth_dataset):

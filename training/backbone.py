@@ -17,11 +17,15 @@ class WeightsError(ValueError):
     """Backbone weights that cannot be had; the message says what to do instead."""
 
 
-def build_backbone(factory: Callable[..., keras.Model], source: str, what: str, **kwargs) -> keras.Model:
+def build_backbone(factory: Callable[..., keras.Model], source: str, what: str, bn_momentum: float | None = None,
+                   **kwargs) -> keras.Model:
     """`factory(weights=..., **kwargs)` with weights from `source`: "imagenet", "none" or a local weights file.
 
     Offline, "imagenet" fails with a WeightsError that names the way out (weights none, a local file, or the
     pre-loaded Keras cache) instead of a download traceback. `what` names the backbone in that message.
+    `bn_momentum` replaces the momentum of every BatchNorm layer's moving statistics: Keras ships 0.99 to 0.999,
+    with which the statistics lag far behind the weights over a few thousand steps, and inference (which uses
+    them) is much worse than training (measured: MobileNetV2 5x, EfficientNetB0 62 % against 79 % accuracy).
     """
     weights: str | None
     if source == "none":
@@ -33,7 +37,7 @@ def build_backbone(factory: Callable[..., keras.Model], source: str, what: str, 
             raise WeightsError(f"model.weights: {source} is neither 'imagenet', 'none' nor an existing weights file")
         weights = source
     try:
-        return factory(weights=weights, **kwargs)
+        backbone = factory(weights=weights, **kwargs)
     except Exception as err:  # the download or the file: say which, in one line
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         if weights == "imagenet":
@@ -41,6 +45,11 @@ def build_backbone(factory: Callable[..., keras.Model], source: str, what: str, 
                                "Offline? Use model.weights=none, or a local weights file (model.weights=PATH), or pre-load "
                                "~/.keras/models (see the README)") from None
         raise WeightsError(f"cannot use backbone weights {source}: {first}") from None
+    if bn_momentum is not None:
+        for layer in backbone.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = bn_momentum
+    return backbone
 
 
 def freeze(model: keras.Model, backbone: str) -> None:

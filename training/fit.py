@@ -29,6 +29,30 @@ def keras_verbose(setting: str) -> int:
     return int(setting)
 
 
+def begin(task: str, cfg, data: str, run_path, split: Callable[[], tuple], size: Callable[[object], int], what: str,
+          log: Callable[[str], None] = print) -> tuple:
+    """The start every task's training shares: seed, split (skips logged by name), refuse an empty training set,
+    create or reopen the run directory. Returns (train, valid, skipped, run, state)."""
+    from training.run_dir import prepare_run
+
+    keras.utils.set_random_seed(cfg.train.seed)
+    train, valid, skipped = split()
+    for name, reason in skipped:
+        log(f"skipped {name}: {reason}")
+    if not size(train):
+        raise ValueError(f"{data}: no {what} ({len(skipped)} skipped)")
+    run, state = prepare_run(run_path, task, cfg)
+    return train, valid, skipped, run, state
+
+
+def epoch_steps(train_ds: tf.data.Dataset, n_train: int, cfg) -> tuple[tf.data.Dataset, int, int | None]:
+    """(dataset, batches per epoch, steps_per_epoch for fit): one pass over the data, or train.steps_per_epoch
+    batches from the data repeated."""
+    if cfg.train.steps_per_epoch:
+        return train_ds.repeat(), cfg.train.steps_per_epoch, cfg.train.steps_per_epoch
+    return train_ds, max(1, n_train // cfg.data.batch_size), None
+
+
 def load_or_build(run: RunDir, state: dict, build: Callable[[], keras.Model]) -> keras.Model:
     """last.keras (weights and optimizer state) when the run has finished epochs, else a new model from `build`."""
     return keras.models.load_model(run.last) if state.get("epochs_done") else build()

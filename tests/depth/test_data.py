@@ -12,6 +12,7 @@ import tensorflow as tf
 import configs
 from data.depth_io import read_depth, write_depth
 from data.images import write_image
+from data.intrinsics import rescale_intrinsics
 from depth.data import (
     augment_batch,
     augment_geometry,
@@ -19,7 +20,6 @@ from depth.data import (
     decode_image,
     list_pairs,
     make_dataset,
-    rescale_intrinsics,
     resize_pair,
     split_pairs,
 )

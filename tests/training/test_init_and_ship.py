@@ -1,0 +1,43 @@
+"""Fine-tuning from a trained model file (`init=`), and shipping a run's model without its optimizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import configs
+from keypoints.model import build_model
+from keypoints.train import train
+from training.model_files import init_from, load_model, strip_optimizer
+from training.run_dir import RunDir
+
+
+def _cfg(*over: str):
+    _, cfg = configs.get_preset("keypoints_smoke")
+    return configs.apply_overrides(cfg, list(over))
+
+
+def test_init_copies_weights_across_input_sizes_and_refuses_other_architectures(tmp_path):
+    source = build_model(_cfg())
+    source.save(tmp_path / "shipped.keras")
+    bigger = init_from(build_model(_cfg("data.image_width=64", "data.image_height=48")), str(tmp_path / "shipped.keras"))
+    for a, b in zip(source.get_weights(), bigger.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="architecture differs"):
+        init_from(build_model(_cfg("model.alpha=0.5")), str(tmp_path / "shipped.keras"))
+
+
+@pytest.mark.slow
+def test_training_starts_from_init_and_ship_strips_the_optimizer(synth_dataset, tmp_path):
+    first = tmp_path / "first"
+    train(_cfg("train.epochs=1", "results.panels=0"), str(synth_dataset), first, log=lambda s: None)
+    shipped = strip_optimizer(first, tmp_path / "keypoints.keras")
+    assert shipped.stat().st_size < (RunDir(first).last).stat().st_size
+    model = load_model(shipped)
+    assert getattr(model, "optimizer", None) is None  # no optimizer state travels
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), load_model(first).predict(x, verbose=0), atol=1e-5)
+    # fine-tune from the shipped model (init_from's weight copy is checked above)
+    second = tmp_path / "second"
+    result = train(_cfg("train.epochs=1", "results.panels=0", f"init={shipped}"), str(synth_dataset), second, log=lambda s: None)
+    assert result["epochs"] == 1 and configs.load_yaml(RunDir(second).config).init == str(shipped)

@@ -1,0 +1,189 @@
+"""Photo -> fill: the models (or a dataset's ground truth) give corners and depth, volume/ gives the fill.
+
+This is the only module of volume/ that knows the task packages: it calls their predict functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from configs import VolumeConfig
+from data.corners import canonical_order
+from data.depth_io import DepthReadError, read_depth
+from data.images import ImageReadError
+from data.intrinsics import intrinsics_from_exif, intrinsics_from_fov
+from data.label_rule import label_for
+from data.layout import DatasetPaths, read_meta
+from volume.fill import Fill, metric_fill, normalised_fill
+from volume.geometry import GeometryError, check_quad
+
+MODEL_FILES = {"keypoints": "keypoints.keras", "depth": "depth.keras", "classifier": "classifier.keras"}
+
+
+@dataclass
+class Models:
+    keypoints: Any = None
+    depth: Any = None
+    classifier: Any = None
+    class_names: tuple[str, ...] = ("NOK", "OK")
+
+
+def load_models(models_dir: str | os.PathLike, need_classifier: bool = True) -> Models:
+    """The shipped (or the user's) models from a folder holding keypoints.keras, depth.keras [, classifier.keras]."""
+    folder = Path(models_dir)
+    missing = [name for task, name in MODEL_FILES.items() if task != "classifier" and not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder}: no {', '.join(missing)} (see models/README.md for how to make them)")
+    import depth.results
+    import keypoints.results
+    from training.model_files import load_model
+
+    models = Models(keypoints.results.load_model(folder / MODEL_FILES["keypoints"]), depth.results.load_model(folder / MODEL_FILES["depth"]))
+    if need_classifier and (folder / MODEL_FILES["classifier"]).is_file():
+        models.classifier = load_model(folder / MODEL_FILES["classifier"])
+    return models
+
+
+@dataclass
+class Photo:
+    """What `nie fill` knows about one input image before measuring."""
+
+    path: Path
+    id: str
+    rgb: np.ndarray
+    K: np.ndarray | None
+    K_source: str  # "meta", "exif", "fov" or "none"
+    lwh: tuple[float, float, float]
+    truth: dict[str, Any] | None = None  # the meta.jsonl row, when there is one
+
+
+@dataclass
+class Result:
+    photo: Photo
+    corners: np.ndarray
+    depth: np.ndarray
+    fills: dict[str, Fill]  # per method
+    label: str
+    label_source: str  # "classifier" or "rule"
+    probability: float | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def main(self, method: str) -> Fill:
+        return self.fills[method]
+
+
+def meta_beside(images: Path) -> dict[str, dict[str, Any]]:
+    """meta.jsonl rows by image file name, from a dataset root given as the input or as its images/ folder."""
+    for root in (images, images.parent):
+        paths = DatasetPaths(root)
+        if paths.meta.is_file() and paths.images.is_dir():
+            return {Path(r["image"]).name: r for r in read_meta(paths.meta) if "image" in r}
+    return {}
+
+
+def parse_box(text: str) -> tuple[float, float, float]:
+    """"LxWxH" in metres -> (L, W, H), L >= W."""
+    try:
+        parts = [float(p) for p in text.lower().replace("*", "x").split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3 or min(parts) <= 0:
+        raise ValueError(f"--box must be LxWxH in metres, e.g. 0.4x0.3x0.25; got {text!r}")
+    L, W, H = parts
+    return (max(L, W), min(L, W), H)
+
+
+def make_photo(path: Path, rgb: np.ndarray, meta: dict[str, dict[str, Any]], cfg: VolumeConfig,
+               box: tuple[float, float, float] | None) -> Photo:
+    row = meta.get(path.name)
+    h, w = rgb.shape[:2]
+    K, source = None, "none"
+    if row and "K" in row:
+        K, source = np.asarray(row["K"], np.float64), "meta"
+    else:
+        K = intrinsics_from_exif(path, w, h)
+        source = "exif" if K is not None else source
+        if K is None and cfg.fov_deg > 0:
+            K, source = intrinsics_from_fov(w, h, cfg.fov_deg), "fov"
+    lwh = box or (tuple(row["box_lwh_m"]) if row and "box_lwh_m" in row else tuple(cfg.box_lwh_m))
+    return Photo(path, path.stem, rgb, K, source, tuple(float(v) for v in lwh), row)
+
+
+def oracle_inputs(dataset: str | os.PathLike, photo: Photo) -> tuple[np.ndarray, np.ndarray]:
+    """Ground-truth corners (meta) and depth (depth/<id>.png) of a dataset image."""
+    paths = DatasetPaths(Path(dataset))
+    row = photo.truth
+    if row is None:
+        rows = {r["id"]: r for r in read_meta(paths.meta)} if paths.meta.is_file() else {}
+        row = rows.get(photo.id)
+    if row is None or "corners" not in row:
+        raise ValueError(f"{photo.path.name}: no ground-truth corners in {paths.meta}")
+    depth_file = paths.depth_file(photo.id)
+    if depth_file is None:
+        raise ValueError(f"{photo.path.name}: no ground-truth depth in {paths.depth}")
+    try:
+        depth = read_depth(depth_file)
+    except DepthReadError as err:
+        raise ValueError(str(err)) from None
+    if depth.shape != photo.rgb.shape[:2]:
+        raise ValueError(f"{photo.path.name}: depth {depth.shape[1]}x{depth.shape[0]} does not match the image")
+    return canonical_order(np.asarray(row["corners"], np.float64)), depth
+
+
+def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeConfig, methods: tuple[str, ...],
+            measured_depth: bool) -> dict[str, Fill]:
+    """Fill by each method; GeometryError (a clear message) when the inputs give no geometry."""
+    h, w = photo.rgb.shape[:2]
+    check_quad(corners, w, h)
+    out = {}
+    for method in methods:
+        if method == "metric" and photo.K is not None:
+            out[method] = metric_fill(depth, photo.K, corners, photo.lwh, grid_px=cfg.grid_px, wall_margin=cfg.wall_margin,
+                                      overfill_margin_m=cfg.overfill_margin_m, scale="none" if measured_depth else cfg.depth_scale_fix,
+                                      hidden_rule=cfg.hidden_rule)
+        else:  # the seed's method (also the fallback without intrinsics)
+            out[method] = normalised_fill(depth, corners, photo.lwh, grid_px=cfg.grid_px)
+    return out
+
+
+def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: tuple[str, ...], oracle: str | None = None) -> Result:
+    """Corners, depth and label for one photo (models or oracle), then the fill by each method."""
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    if oracle:
+        corners, depth = oracle_inputs(oracle, photo)
+        seconds["inputs"] = time.perf_counter() - t
+    else:
+        from depth.results import predict_depth
+        from keypoints.results import predict_corners
+
+        corners = predict_corners(models.keypoints, [photo.rgb])[0]
+        seconds["keypoints"] = time.perf_counter() - t
+        t = time.perf_counter()
+        depth = predict_depth(models.depth, [photo.rgb])[0]
+        seconds["depth"] = time.perf_counter() - t
+    probability, label_source = None, "rule"
+    if models is not None and models.classifier is not None:
+        from classifier.results import predict_probabilities
+
+        t = time.perf_counter()
+        p = predict_probabilities(models.classifier, [photo.rgb])[0]
+        seconds["classifier"] = time.perf_counter() - t
+        label, probability, label_source = models.class_names[int(np.argmax(p))], float(p.max()), "classifier"
+    t = time.perf_counter()
+    fills = measure(photo, corners, depth, cfg, methods, measured_depth=bool(oracle))
+    seconds["volume"] = time.perf_counter() - t
+    if label_source == "rule":
+        main = fills[methods[0]]
+        label = label_for(main.fill, main.overfill, cfg.label_rule)
+    return Result(photo, corners, depth, fills, label, label_source, probability, seconds)
+
+
+READ_ERRORS = (ImageReadError, GeometryError, ValueError, FileNotFoundError, json.JSONDecodeError)
