@@ -100,6 +100,7 @@ class TrainConfig:
     seed: int = 0  # global seed
     verbose: Literal["auto", "0", "1", "2"] = "auto"  # Keras verbosity; auto = 1 on a TTY, else 2
     strategy: Literal["auto", "mirrored", "multiworker"] = "auto"  # distribution strategy
+    mixed_precision: bool = False  # float16 compute, float32 weights and outputs (for GPUs with tensor cores; slow on CPU)
 
 
 @dataclass

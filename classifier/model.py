@@ -24,7 +24,7 @@ def build_model(cfg: ClassifierConfig) -> keras.Model:
     x = base(inputs)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(cfg.model.dropout, name="head_dropout")(x)
-    outputs = layers.Dense(len(cfg.class_names), activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(len(cfg.class_names), activation="softmax", name="probabilities", dtype="float32")(x)  # see depth.model
     return keras.Model(inputs, outputs, name="nie_classifier")
 
 

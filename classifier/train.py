@@ -31,8 +31,9 @@ def _compile(model: keras.Model, lr: float, decay_steps: int) -> keras.Model:
 
 
 def train(cfg: ClassifierConfig, data: str, run_path: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
-    train_s, val_s, skipped, run, state = begin("classifier", cfg, data, run_path, lambda: split_samples(data, cfg),
-                                                lambda s: len(s.files), "readable images in the class folders", log)
+    train_s, val_s, skipped, run, state, strategy, data_cfg = begin(
+        "classifier", cfg, data, run_path, lambda: split_samples(data, cfg), lambda s: len(s.files),
+        "readable images in the class folders", log)
     k = len(cfg.class_names)
     write_text_atomic(run.path / "split.json", json.dumps({"class_names": list(cfg.class_names), "train": train_s.keys,
                                                            "valid": val_s.keys}, indent=1) + "\n")
@@ -48,11 +49,12 @@ def train(cfg: ClassifierConfig, data: str, run_path: str | Path, log: Callable[
         shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=run.path, prefix=".staged-") as tmp:
         augmenter = build_augmenter(cfg.augment, seed=cfg.train.seed)
-        train_ds = make_dataset(cfg, stage(train_s, Path(tmp) / "train", cfg.class_names), training=True, augmenter=augmenter)
-        val_ds = make_dataset(cfg, stage(val_s, Path(tmp) / "valid", cfg.class_names), training=False) if val_s.files else None
-        train_ds, steps, fit_steps = epoch_steps(train_ds, len(train_s.files), cfg)
-        result = staged_fit(stages, train_ds, val_ds, run, state, cfg.train, steps, monitor="val_accuracy", mode="max",
-                            class_weight=weights, steps_per_epoch=fit_steps)
+        train_ds = make_dataset(data_cfg, stage(train_s, Path(tmp) / "train", cfg.class_names), training=True, augmenter=augmenter)
+        val_ds = make_dataset(data_cfg, stage(val_s, Path(tmp) / "valid", cfg.class_names), training=False) if val_s.files else None
+        train_ds, steps, fit_steps = epoch_steps(train_ds, len(train_s.files), data_cfg)
+        with strategy.scope():
+            result = staged_fit(stages, train_ds, val_ds, run, state, cfg.train, steps, monitor="val_accuracy", mode="max",
+                                class_weight=weights, steps_per_epoch=fit_steps)
     last = result.history[-1] if result.history else {}
     return {"run": str(run.path), "epochs": result.epochs_done, "resumed_from": int(result.resumed_from), "skipped": len(skipped),
             "loss": last.get("loss", math.nan), "val_loss": last.get("val_loss", math.nan),

@@ -115,7 +115,7 @@ class LogDepthHead(layers.Layer):
             raise ValueError(f"need 0 < min_depth < max_depth, got {min_depth}, {max_depth}")
         self.min_depth = float(min_depth)
         self.max_depth = float(max_depth)
-        self.conv = layers.Conv2D(1, 1)
+        self.conv = layers.Conv2D(1, 1, dtype=self.dtype_policy)  # float32 under mixed precision, as the head is built
 
     def build(self, input_shape):
         self.conv.build(input_shape)
@@ -149,5 +149,5 @@ def build_model(cfg: DepthConfig) -> keras.Model:
     x = BottleNeckBlock(widths[-1], cfg.model.dropout)(x)
     for f, skip in zip(reversed(widths[:-1]), reversed(skips), strict=True):
         x = UpscaleBlock(f)([x, skip])
-    outputs = LogDepthHead(cfg.model.min_depth_m, cfg.model.max_depth_m, name="depth")(x)
+    outputs = LogDepthHead(cfg.model.min_depth_m, cfg.model.max_depth_m, name="depth", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="nie_depth_unet")

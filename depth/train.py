@@ -56,20 +56,21 @@ def compile_model(cfg: DepthConfig, steps_per_epoch: int) -> keras.Model:
 
 def train(cfg: DepthConfig, data: str, run_path: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Trains (or resumes) a depth model; returns a summary for the command line."""
-    train_pairs, val_pairs, skipped, run, state = begin("depth", cfg, data, run_path,
-                                                        lambda: split_pairs(data, cfg.data.val_split, cfg.train.seed),
-                                                        lambda p: len(p.ids), "usable image/depth pairs", log)
-    val_ds = make_dataset(cfg, val_pairs, training=False) if val_pairs.ids else None
-    train_ds, steps, fit_steps = epoch_steps(make_dataset(cfg, train_pairs, training=True), len(train_pairs.ids), cfg)
+    train_pairs, val_pairs, skipped, run, state, strategy, data_cfg = begin(
+        "depth", cfg, data, run_path, lambda: split_pairs(data, cfg.data.val_split, cfg.train.seed), lambda p: len(p.ids),
+        "usable image/depth pairs", log)
+    val_ds = make_dataset(data_cfg, val_pairs, training=False) if val_pairs.ids else None
+    train_ds, steps, fit_steps = epoch_steps(make_dataset(data_cfg, train_pairs, training=True), len(train_pairs.ids), data_cfg)
     extra = []
     if cfg.results.panels and val_ds is not None:
         panel_ds = make_dataset(cfg, val_pairs, training=False, cache=False)  # reading part of a cached set would discard its cache
         images, targets = next(iter(panel_ds.unbatch().batch(cfg.results.panels)))
         extra.append(DepthPanels((images.numpy(), targets.numpy()), run.logs))
     log(f"training on {len(train_pairs.ids)} pairs, validating on {len(val_pairs.ids)}, {steps} steps per epoch -> {run.path}")
-    model = load_or_build(run, state, lambda: compile_model(cfg, steps))
-    result = fit(model, train_ds, val_ds, run, state, cfg.train, monitor="val_loss", extra_callbacks=extra,
-                 steps_per_epoch=fit_steps)
+    with strategy.scope():
+        model = load_or_build(run, state, lambda: compile_model(cfg, steps))
+        result = fit(model, train_ds, val_ds, run, state, cfg.train, monitor="val_loss", extra_callbacks=extra,
+                     steps_per_epoch=fit_steps)
     last = result.history[-1] if result.history else {}
     return {
         "run": str(run.path), "epochs": result.epochs_done, "resumed_from": result.resumed_from, "skipped": len(skipped),

@@ -39,7 +39,7 @@ def build_model(cfg: KeypointsConfig) -> keras.Model:
     x = layers.Dropout(cfg.model.dropout, name="head_dropout")(x)
     if cfg.model.head_units:
         x = layers.Dense(cfg.model.head_units, activation="relu", name="head_dense")(x)
-    outputs = layers.Dense(2 * cfg.model.num_keypoints, name="corners")(x)
+    outputs = layers.Dense(2 * cfg.model.num_keypoints, name="corners", dtype="float32")(x)  # float32 under mixed precision
     return keras.Model(inputs, outputs, name="nie_keypoints")
 
 

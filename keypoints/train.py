@@ -51,10 +51,10 @@ def _compile(model: keras.Model, cfg: KeypointsConfig, lr: float, decay_steps: i
 
 
 def train(cfg: KeypointsConfig, data: str, run_path: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
-    train_s, val_s, skipped, run, state = begin("keypoints", cfg, data, run_path, lambda: split_samples(data, cfg),
-                                                lambda s: len(s.ids), "usable annotated images", log)
-    val_ds = make_dataset(cfg, val_s, training=False) if val_s.ids else None
-    train_ds, steps, fit_steps = epoch_steps(make_dataset(cfg, train_s, training=True), len(train_s.ids), cfg)
+    train_s, val_s, skipped, run, state, strategy, data_cfg = begin(
+        "keypoints", cfg, data, run_path, lambda: split_samples(data, cfg), lambda s: len(s.ids), "usable annotated images", log)
+    val_ds = make_dataset(data_cfg, val_s, training=False) if val_s.ids else None
+    train_ds, steps, fit_steps = epoch_steps(make_dataset(data_cfg, train_s, training=True), len(train_s.ids), data_cfg)
     extra = []
     if cfg.results.panels and val_ds is not None:
         images, targets = next(iter(make_dataset(cfg, val_s.subset([i < cfg.results.panels for i in range(len(val_s.ids))]), False)))
@@ -65,8 +65,9 @@ def train(cfg: KeypointsConfig, data: str, run_path: str | Path, log: Callable[[
     log(f"training on {len(train_s.ids)} images, validating on {len(val_s.ids)}; "
         f"{'stage 1 (frozen backbone) for ' + str(first) + ' epochs, then ' if first else ''}"
         f"backbone from {cfg.model.unfreeze_from if first else 'the first layer'} -> {run.path}")
-    result = staged_fit(stages, train_ds, val_ds, run, state, cfg.train, steps, extra_callbacks=extra,
-                        steps_per_epoch=fit_steps)
+    with strategy.scope():
+        result = staged_fit(stages, train_ds, val_ds, run, state, cfg.train, steps, extra_callbacks=extra,
+                            steps_per_epoch=fit_steps)
     last = result.history[-1] if result.history else {}
     return {"run": str(run.path), "epochs": result.epochs_done, "resumed_from": int(result.resumed_from), "skipped": len(skipped),
             "loss": last.get("loss", math.nan), "val_loss": last.get("val_loss", math.nan),

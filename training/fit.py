@@ -12,6 +12,7 @@ import tensorflow as tf
 from configs import TrainConfig
 from training.checkpoints import EpochCheckpoint, read_history
 from training.run_dir import RunDir
+from training.strategy import is_chief
 
 
 @dataclass
@@ -31,18 +32,31 @@ def keras_verbose(setting: str) -> int:
 
 def begin(task: str, cfg, data: str, run_path, split: Callable[[], tuple], size: Callable[[object], int], what: str,
           log: Callable[[str], None] = print) -> tuple:
-    """The start every task's training shares: seed, split (skips logged by name), refuse an empty training set,
-    create or reopen the run directory. Returns (train, valid, skipped, run, state)."""
+    """The start every task's training shares: seed, precision, split (skips logged by name), refuse an empty training
+    set, create or reopen the run directory, and the distribution strategy.
+
+    Returns (train, valid, skipped, run, state, strategy, data_cfg): build and fit under `strategy.scope()`, and
+    batch the data by `data_cfg`, a copy of cfg whose data.batch_size is the global batch (per replica x replicas).
+    """
+    import copy
+
     from training.run_dir import prepare_run
+    from training.strategy import make_strategy
 
     keras.utils.set_random_seed(cfg.train.seed)
+    keras.mixed_precision.set_global_policy("mixed_float16" if cfg.train.mixed_precision else "float32")
     train, valid, skipped = split()
     for name, reason in skipped:
         log(f"skipped {name}: {reason}")
     if not size(train):
         raise ValueError(f"{data}: no {what} ({len(skipped)} skipped)")
     run, state = prepare_run(run_path, task, cfg)
-    return train, valid, skipped, run, state
+    strategy = make_strategy(cfg.train.strategy)
+    data_cfg = copy.deepcopy(cfg)
+    data_cfg.data.batch_size = cfg.data.batch_size * strategy.num_replicas_in_sync
+    if strategy.num_replicas_in_sync > 1:
+        log(f"{type(strategy).__name__}: {strategy.num_replicas_in_sync} replicas, global batch {data_cfg.data.batch_size}")
+    return train, valid, skipped, run, state, strategy, data_cfg
 
 
 def epoch_steps(train_ds: tf.data.Dataset, n_train: int, cfg) -> tuple[tf.data.Dataset, int, int | None]:
@@ -72,15 +86,14 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset |
     until = train_cfg.epochs if until_epoch is None else until_epoch
     if val_ds is None and monitor.startswith("val_"):
         monitor = monitor[4:]
-    callbacks = [
-        keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
-        EpochCheckpoint(run, monitor=monitor, mode=mode, best=state.get("best")),
-        keras.callbacks.TerminateOnNaN(),
-        *(extra_callbacks or []),
-    ]
+    chief = is_chief()
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if chief:  # in multi-worker training only the chief writes checkpoints, history and logs
+        callbacks += [keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
+                      EpochCheckpoint(run, monitor=monitor, mode=mode, best=state.get("best")), *(extra_callbacks or [])]
     if done < until:
         model.fit(train_ds, validation_data=val_ds, epochs=until, initial_epoch=done, steps_per_epoch=steps_per_epoch,
-                  class_weight=class_weight, callbacks=callbacks, verbose=keras_verbose(train_cfg.verbose))
+                  class_weight=class_weight, callbacks=callbacks, verbose=keras_verbose(train_cfg.verbose) if chief else 0)
     state.clear()
-    state.update(run.state())
+    state.update(run.state() if chief else {"epochs_done": max(done, until)})
     return FitResult(int(state.get("epochs_done", done)), done, read_history(run), state.get("best"))

@@ -97,6 +97,8 @@ def prepare_run(path: str | os.PathLike, task: str, cfg: Any) -> tuple[RunDir, d
                               "use a new --run, or the same settings to resume")
     for sub in (run.path, run.checkpoints, run.backup, run.logs):
         sub.mkdir(parents=True, exist_ok=True)
+    for stale in [*run.path.glob(".*.tmp*"), *run.checkpoints.glob(".*.tmp*"), *run.backup.glob(".*.tmp*")]:
+        stale.unlink(missing_ok=True)  # a save that a kill interrupted; the file it was replacing is whole
     configs.save_yaml(cfg, run.config, task=task)
     state = run.state()
     if state and not run.last.exists():

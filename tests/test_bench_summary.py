@@ -1,0 +1,31 @@
+"""bench/summary.py: every figure of the results files lands in one table, with its unit, ratio and machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+from tests.conftest import ROOT
+
+
+def _summary():
+    spec = importlib.util.spec_from_file_location("bench_summary", ROOT / "bench" / "summary.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rows_collect_every_figure(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps({"machine": "m1", "images_per_s": {"base": 10.0, "fast": 30.0},
+                                                 "ratio_to_baseline": {"base": 1.0, "fast": 3.0}, "runs": {"base": [9, 10, 11]}}))
+    (tmp_path / "b.json").write_text(json.dumps({"machine": "m2", "ms_per_image": {"end to end": 120.5}}))
+    rows = _summary().rows(tmp_path)
+    assert ("a", "fast", 30.0, "images/s", "3.0", "m1") in rows
+    assert ("b", "end to end", 120.5, "ms/image", "", "m2") in rows and len(rows) == 3
+
+
+def test_the_committed_results_all_appear_in_the_table():
+    summary = _summary()
+    table = (ROOT / "bench" / "results" / "README.md").read_text()
+    for bench, what, value, *_ in summary.rows():
+        assert f"| {bench} | {what} | {value} |" in table

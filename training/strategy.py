@@ -1,0 +1,37 @@
+"""Distribution strategies for training (`train.strategy`): auto (one device), mirrored (all local GPUs; on a
+machine without GPUs, all logical CPU devices), multiworker (TF_CONFIG; only the chief writes checkpoints and logs).
+
+The global batch is the configured per-replica batch times the number of replicas in sync.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    if name == "auto":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("train.strategy=multiworker needs TF_CONFIG (the cluster and this worker's task) in the environment")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"train.strategy must be auto, mirrored or multiworker, got {name!r}")
+
+
+def is_chief() -> bool:
+    """True unless TF_CONFIG names this process a worker other than the first (or a chief exists elsewhere)."""
+    config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    task = config.get("task", {})
+    if not task:
+        return True
+    if task.get("type") == "chief":
+        return True
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0 and "chief" not in config.get("cluster", {})
