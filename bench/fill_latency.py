@@ -1,8 +1,9 @@
-"""`nie fill` latency per image on this machine, end to end and per stage, with the shipped models (Keras).
+"""`nie fill` latency per image on this machine, end to end and per stage, with the shipped models on Keras (the
+baseline) and on onnxruntime (`nie fill --backend onnx`, the models exported with `nie export --format onnx`).
 
 Each scene goes through volume.chain.run_photo one at a time, as on a packing line: keypoints, depth,
-classifier, then the geometry (both methods timed apart). The baseline is the geometry alone with
-ground-truth inputs (`--oracle`), i.e. what the models add. Scenes: 256 x 192, freshly generated.
+classifier, then the geometry. Also timed: the geometry alone with ground-truth inputs (`--oracle`).
+Scenes: 256 x 192, freshly generated. Goal: onnxruntime at least 2x faster end to end, at most 100 ms.
 
 Run: `.venv/bin/python bench/fill_latency.py [--n 24] [--repeats 3]`. Writes bench/results/fill_latency.{json,md}.
 """
@@ -26,6 +27,7 @@ from results_io import machine, save  # noqa: E402
 import configs  # noqa: E402
 from data.images import read_image  # noqa: E402
 from data.synth.generate import generate  # noqa: E402
+from deploy.export import export_model  # noqa: E402
 from volume.chain import load_models, make_photo, meta_beside, run_photo  # noqa: E402
 
 
@@ -38,32 +40,38 @@ def main() -> None:
     data = Path(tempfile.mkdtemp()) / "ds"
     generate(data, args.n, 4242, configs.SynthConfig(), progress=False)
     cfg = configs.VolumeConfig()
-    models = load_models(args.models)
+    onnx_dir = data.parent / "onnx"
+    for task in ("keypoints", "depth", "classifier"):
+        export_model(Path(args.models) / f"{task}.keras", "onnx", onnx_dir / f"{task}.onnx")
+    backends = {"keras": load_models(args.models), "onnx": load_models(onnx_dir, backend="onnx")}
     meta = meta_beside(data / "images")
     photos = [make_photo(p, read_image(p), meta, cfg, None) for p in sorted((data / "images").iterdir())]
-    run_photo(photos[0], models, cfg, ("metric",))  # warm-up: graph tracing
+    for models in backends.values():
+        run_photo(photos[0], models, cfg, ("metric",))  # warm-up: graph tracing
     stages: dict[str, list[float]] = {}
     for _ in range(args.repeats):
         per: dict[str, list[float]] = {}
         for photo in photos:
-            t0 = time.perf_counter()
-            r = run_photo(photo, models, cfg, ("metric",))
-            r.seconds["end to end (models + metric geometry)"] = time.perf_counter() - t0
+            for name, models in backends.items():
+                t0 = time.perf_counter()
+                r = run_photo(photo, models, cfg, ("metric",))
+                r.seconds["end to end"] = time.perf_counter() - t0
+                for k, v in r.seconds.items():
+                    per.setdefault(f"{name}: {k}", []).append(v * 1000)
             t0 = time.perf_counter()
             run_photo(photo, None, cfg, ("metric",), oracle=str(data))
-            r.seconds["geometry alone, oracle inputs (baseline)"] = time.perf_counter() - t0
-            for k, v in r.seconds.items():
-                per.setdefault(k, []).append(v * 1000)
+            per.setdefault("geometry alone, oracle inputs", []).append((time.perf_counter() - t0) * 1000)
         for k, v in per.items():
             stages.setdefault(k, []).append(statistics.median(v))
     med = {k: round(statistics.median(v), 1) for k, v in stages.items()}
-    base = med["geometry alone, oracle inputs (baseline)"]
-    result = {"machine": machine(),
-              "backend": "keras", "images": len(photos), "ms_per_image": med,
-              "ratio_to_baseline": {k: round(v / base, 2) for k, v in med.items()}}
-    lines = [f"# Fill latency\n\n{result['machine']}; shipped models, Keras; 256 x 192 scenes, one at a time; "
-             f"medians over {len(photos)} images and {args.repeats} runs.\n", "| stage | ms per image | ratio to the baseline |", "|---|---|---|"]
-    lines += [f"| {k} | {v} | {result['ratio_to_baseline'][k]} |" for k, v in med.items()]
+    ratio = {k: round(med[k.replace("onnx:", "keras:")] / v, 2) for k, v in med.items() if k.startswith("onnx:")}
+    result = {"machine": machine(), "images": len(photos), "ms_per_image": med, "speedup_onnx_over_keras": ratio,
+              "goal": "onnxruntime >= 2x Keras end to end, <= 100 ms per 256 x 192 image"}
+    lines = [f"# Fill latency\n\n{result['machine']}; shipped models; 256 x 192 scenes, one at a time; "
+             f"medians over {len(photos)} images and {args.repeats} runs.\n", "| stage | Keras ms (baseline) | onnxruntime ms | speed-up |",
+             "|---|---|---|---|"]
+    lines += [f"| {k[6:]} | {med['keras: ' + k[6:]]} | {med[k]} | {ratio[k]} |" for k in ratio]
+    lines += [f"| geometry alone, oracle inputs | {med['geometry alone, oracle inputs']} | | |"]
     md = "\n".join(lines) + "\n"
     save("fill_latency", result, md)
 

@@ -221,7 +221,7 @@ def cmd_fill(args: argparse.Namespace) -> str:
 
                 models = Models(classifier=load_model(classifier))
         else:
-            models = load_models(models_dir, need_classifier=cfg.use_classifier)
+            models = load_models(models_dir, need_classifier=cfg.use_classifier, backend=args.backend)
     run = fill_folder(args.input, args.out, cfg, models, oracle=args.oracle, box=box)
     for name, reason in run.report.skipped:
         print(f"skipped {name}: {reason}")
@@ -232,6 +232,17 @@ def cmd_fill(args: argparse.Namespace) -> str:
     mean_fill = sum(r["fill"] for r in run.records) / n
     return (f"{n} images, {len(run.report.skipped)} skipped; mean fill {100 * mean_fill:.1f} %; per image: {stages} "
             f"-> {args.out}/index.html")
+
+
+def cmd_export(args: argparse.Namespace) -> str:
+    from deploy.export import export_model
+
+    if args.overrides:
+        raise CommandError(f"export takes no key=value overrides (got {args.overrides[0]!r})")
+    path, diff = export_model(args.model, args.format, args.out)
+    if diff > 1e-4:
+        raise CommandError(f"{path}: exported, but it differs from the Keras model by {diff:.2e} (more than 1e-4)")
+    return f"{args.format} -> {path}; largest difference from the Keras model on a random batch: {diff:.1e}"
 
 
 def cmd_config(args: argparse.Namespace) -> str:
@@ -385,8 +396,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", help="folder with keypoints.keras, depth.keras [, classifier.keras] (default: the shipped models/)")
     p.add_argument("--box", help="inner box size LxWxH in metres (default: meta.jsonl beside the images, else configs.py)")
     p.add_argument("--oracle", help="a dataset root: use its ground-truth corners and depth instead of the models")
+    p.add_argument("--backend", choices=["keras", "onnx"], default="keras",
+                   help="onnx: run <models>/*.onnx (from nie export) on onnxruntime instead of the .keras models")
     _add_overrides(p)
     p.set_defaults(func=cmd_fill)
+
+    p = sub.add_parser("export", help="a trained model as SavedModel, ONNX or LiteRT (float32, no augmentation)",
+                       description="Exports a .keras model (or a run's best.keras) and checks it against Keras on a random batch.")
+    p.add_argument("--model", required=True, help="a .keras file or a run directory")
+    p.add_argument("--format", required=True, choices=["saved_model", "onnx", "litert"])
+    p.add_argument("--out", required=True, help="output path (a folder for saved_model, else a file: .onnx, .tflite)")
+    _add_overrides(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("config", help="print a task's resolved config (with a preset and overrides)",
                        description="Prints the resolved config as YAML: the keys that key=value overrides accept.")

@@ -35,12 +35,22 @@ class Models:
     class_names: tuple[str, ...] = ("NOK", "OK")
 
 
-def load_models(models_dir: str | os.PathLike, need_classifier: bool = True) -> Models:
-    """The shipped (or the user's) models from a folder holding keypoints.keras, depth.keras [, classifier.keras]."""
+def load_models(models_dir: str | os.PathLike, need_classifier: bool = True, backend: str = "keras") -> Models:
+    """The shipped (or the user's) models from a folder holding keypoints.keras, depth.keras [, classifier.keras];
+    backend "onnx": the .onnx files `nie export` made from them, run on onnxruntime."""
     folder = Path(models_dir)
-    missing = [name for task, name in MODEL_FILES.items() if task != "classifier" and not (folder / name).is_file()]
+    files = MODEL_FILES if backend == "keras" else {t: n.replace(".keras", ".onnx") for t, n in MODEL_FILES.items()}
+    missing = [name for task, name in files.items() if task != "classifier" and not (folder / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"{folder}: no {', '.join(missing)} (see models/README.md for how to make them)")
+        hint = "see models/README.md for how to make them" if backend == "keras" else "make them with nie export --format onnx"
+        raise FileNotFoundError(f"{folder}: no {', '.join(missing)} ({hint})")
+    if backend == "onnx":
+        from deploy.onnx_model import OnnxModel
+
+        models = Models(OnnxModel(folder / files["keypoints"]), OnnxModel(folder / files["depth"]))
+        if need_classifier and (folder / files["classifier"]).is_file():
+            models.classifier = OnnxModel(folder / files["classifier"])
+        return models
     import depth.results
     import keypoints.results
     from training.model_files import load_model
