@@ -67,6 +67,31 @@ def epoch_steps(train_ds: tf.data.Dataset, n_train: int, cfg) -> tuple[tf.data.D
     return train_ds, max(1, n_train // cfg.data.batch_size), None
 
 
+def build_from_local_batch(model: keras.Model) -> None:
+    """Under a multi-replica strategy, Keras 3.15 builds a model's metrics from the first batch averaged over the
+    replicas (`strategy.reduce`), which fails when the batch splits unevenly (a last validation batch of 3 on 2
+    replicas: shapes [2, ...] and [1, ...]). Build from the first replica's part instead; only shapes matter."""
+    strategy = model.distribute_strategy
+
+    def build(iterator=None, data_batch=None):
+        if iterator is None or data_batch is not None:
+            return type(model)._maybe_symbolic_build(model, iterator=iterator, data_batch=data_batch)
+        for _, _, it in iterator:
+            batch = next(it)
+            break
+        else:
+            return None
+
+        def local(v):
+            return strategy.experimental_local_results(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v
+
+        with strategy.scope():
+            model._symbolic_build(data_batch=tf.nest.map_structure(local, batch))
+        return None
+
+    model._maybe_symbolic_build = build
+
+
 def load_or_build(run: RunDir, state: dict, build: Callable[[], keras.Model]) -> keras.Model:
     """last.keras (weights and optimizer state) when the run has finished epochs, else a new model from `build`."""
     return keras.models.load_model(run.last) if state.get("epochs_done") else build()
@@ -91,6 +116,8 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset |
     if chief:  # in multi-worker training only the chief writes checkpoints, history and logs
         callbacks += [keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
                       EpochCheckpoint(run, monitor=monitor, mode=mode, best=state.get("best")), *(extra_callbacks or [])]
+    if model.distribute_strategy.num_replicas_in_sync > 1:
+        build_from_local_batch(model)
     if done < until:
         model.fit(train_ds, validation_data=val_ds, epochs=until, initial_epoch=done, steps_per_epoch=steps_per_epoch,
                   class_weight=class_weight, callbacks=callbacks, verbose=keras_verbose(train_cfg.verbose) if chief else 0)

@@ -22,6 +22,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
             raise ValueError("train.strategy=multiworker needs TF_CONFIG (the cluster and this worker's task) in the environment")
+        _fix_keras_multiworker_logs()
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"train.strategy must be auto, mirrored or multiworker, got {name!r}")
 
@@ -35,3 +36,24 @@ def is_chief() -> bool:
     if task.get("type") == "chief":
         return True
     return task.get("type") == "worker" and int(task.get("index", 0)) == 0 and "chief" not in config.get("cluster", {})
+
+
+def _fix_keras_multiworker_logs() -> None:
+    """Keras 3.15 averages each step's logs over the workers with `strategy.reduce("MEAN", v, axis=0)`, which fails on
+    the scalar logs (keras-team/keras#20585). Average them with axis=None instead; everything else goes through Keras.
+    (training/fit.build_from_local_batch handles the other multi-replica failure, in the metric build.)"""
+    import keras.src.backend.tensorflow.trainer as trainer
+    from keras import tree
+
+    if getattr(trainer.reduce_per_replica, "nie_fixed", False):
+        return
+    original = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("mean", "auto") and trainer._collective_all_reduce_multi_worker(strategy):
+            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None) if isinstance(v, tf.Tensor | tf.distribute.DistributedValues)
+                                      else v, values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.nie_fixed = True
+    trainer.reduce_per_replica = reduce_per_replica

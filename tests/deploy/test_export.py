@@ -39,9 +39,11 @@ def test_every_format_matches_keras(tmp_path, fmt, suffix):
 
 
 @pytest.mark.parametrize("preset,build", [("depth_smoke", build_depth), ("classifier_smoke", build_classifier)])
-def test_onnx_of_the_other_models(tmp_path, preset, build):
-    _, diff = export_model(_saved(tmp_path, preset, build), "onnx", tmp_path / f"{preset}.onnx")
-    assert diff <= 1e-4  # the classifier's EfficientNet leaves dangling graph inputs that export removes
+def test_every_format_of_the_other_models(tmp_path, preset, build):
+    src = _saved(tmp_path, preset, build)
+    for fmt, suffix in (("saved_model", ""), ("onnx", ".onnx"), ("litert", ".tflite")):
+        _, diff = export_model(src, fmt, tmp_path / f"{preset}_{fmt}{suffix}")
+        assert diff <= 1e-4, fmt  # the classifier's EfficientNet leaves dangling ONNX graph inputs that export removes
 
 
 def test_mixed_precision_models_export_in_float32(tmp_path):
