@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -19,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from results_io import machine, save  # noqa: E402
+from results_io import machine, rates, save  # noqa: E402
 
 import configs  # noqa: E402
 from classifier.model import build_model  # noqa: E402
@@ -45,17 +43,11 @@ def main() -> None:
         "preset 128x96, batches of 32": (lambda: predict_probabilities(models["preset 128x96"], images, 32), len(images)),
         "default 224x224, batches of 32": (lambda: predict_probabilities(models["default 224x224"], images, 32), len(images)),
     }
-    runs = {k: [] for k in tests}
-    for _ in range(args.repeats):
-        for k, (fn, n) in tests.items():
-            t0 = time.perf_counter()
-            fn()
-            runs[k].append(n / (time.perf_counter() - t0))
-    med = {k: round(statistics.median(v), 1) for k, v in runs.items()}
+    med, runs = rates(tests, args.repeats)
     base = med["preset 128x96, 1 image per call (baseline)"]
     ratio = {k: round(v / base, 2) for k, v in med.items()}
     result = {"machine": machine(),
-              "images_per_s": med, "ratio_to_baseline": ratio, "runs": {k: [round(x, 1) for x in v] for k, v in runs.items()}}
+              "images_per_s": med, "ratio_to_baseline": ratio, "runs": runs}
     lines = [f"# Classifier inference\n\n{result['machine']}; EfficientNetB0, 256 x 192 images in; medians of {args.repeats} runs.\n",
              "| what | images/s | ratio to the baseline |", "|---|---|---|"] + [f"| {k} | {med[k]} | {ratio[k]} |" for k in med]
     md = "\n".join(lines) + "\n"

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -25,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2  # noqa: E402
-from results_io import machine, save  # noqa: E402
+from results_io import machine, rates, save  # noqa: E402
 
 import configs  # noqa: E402
 from data.images import read_image  # noqa: E402
@@ -33,12 +31,6 @@ from keypoints.augment import augment, build_transform  # noqa: E402
 from keypoints.data import list_samples, make_dataset  # noqa: E402
 from keypoints.model import build_model  # noqa: E402
 from keypoints.results import predict_corners  # noqa: E402
-
-
-def rate(fn, n: int) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return n / (time.perf_counter() - t0)
 
 
 def main() -> None:
@@ -71,17 +63,12 @@ def main() -> None:
         "augmentation, plain loop (baseline)": lambda: [augment(transform, img, p) for img, p in zip(small, pts, strict=True)],
         "augmentation, tf.data pipeline incl. PNG decode + resize (first pass)": lambda: [None for _ in make_dataset(cfg, samples, training=True)],
     }
-    counts = {k: (64 if "1 image" in k else n) for k in tests}
-    runs = {k: [] for k in tests}
-    for _ in range(args.repeats):
-        for k, fn in tests.items():
-            runs[k].append(rate(fn, counts[k]))
-    med = {k: round(statistics.median(v), 1) for k, v in runs.items()}
+    med, runs = rates({k: (fn, 64 if "1 image" in k else n) for k, fn in tests.items()}, args.repeats)
     baseline_of = {k: next(b for b in tests if "baseline" in b and b.split(",")[0] == k.split(",")[0]) for k in tests}
     ratio = {k: round(med[k] / med[baseline_of[k]], 2) for k in med}
     result = {"machine": machine(),
               "model": f"keypoints preset: MobileNetV2 alpha {cfg.model.alpha}, input {w} x {h}", "images": n,
-              "images_per_s": med, "ratio_to_baseline": ratio, "runs": {k: [round(x, 1) for x in v] for k, v in runs.items()}}
+              "images_per_s": med, "ratio_to_baseline": ratio, "runs": runs}
     lines = [f"# Keypoints throughput\n\n{result['machine']}; {result['model']}; medians of {args.repeats} runs.\n",
              "| what | images/s | ratio to its baseline |", "|---|---|---|"] + [f"| {k} | {med[k]} | {ratio[k]} |" for k in med]
     md = "\n".join(lines) + "\n"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,18 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
+
+
+def rates(tests: dict[str, tuple[Callable[[], object], int]], repeats: int) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Items per second of each (function, items it handles) test, run `repeats` times in turn:
+    (medians, every run), rounded to 0.1."""
+    runs: dict[str, list[float]] = {k: [] for k in tests}
+    for _ in range(repeats):
+        for k, (fn, n) in tests.items():
+            t0 = time.perf_counter()
+            fn()
+            runs[k].append(n / (time.perf_counter() - t0))
+    return ({k: round(statistics.median(v), 1) for k, v in runs.items()}, {k: [round(x, 1) for x in v] for k, v in runs.items()})
 
 
 def save(name: str, result: dict[str, Any], markdown: str) -> None:

@@ -16,15 +16,20 @@ import numpy as np
 FORMATS = ("saved_model", "onnx", "litert")
 
 
-def load_any(path: str | os.PathLike):
-    """A .keras model of any NIE task (each task's custom objects registered first)."""
+def register_task_objects() -> None:
+    """Imports every task module that registers custom Keras objects, so a model of any task loads."""
     import classifier.augment  # noqa: F401
     import depth.losses  # noqa: F401
     import depth.metrics  # noqa: F401
     import depth.model  # noqa: F401
     import keypoints.losses  # noqa: F401
+
+
+def load_any(path: str | os.PathLike):
+    """A .keras model of any NIE task."""
     from training.model_files import load_model
 
+    register_task_objects()
     return load_model(path)
 
 

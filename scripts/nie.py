@@ -203,32 +203,23 @@ def cmd_augment_preview(args: argparse.Namespace) -> str:
 
 
 def cmd_fill(args: argparse.Namespace) -> str:
-    from volume.chain import load_models, parse_box
+    from volume.chain import classifier_only, load_models, parse_box
     from volume.report import fill_folder
 
     cfg = _config("volume", None, args.overrides)
     box = parse_box(args.box) if args.box else None
-    models = None
-    if not args.oracle or cfg.use_classifier:
-        models_dir = args.models or cfg.models_dir
-        if args.oracle:  # ground-truth corners and depth; the classifier (if any) still labels
-            from pathlib import Path as _P
-
-            classifier = _P(models_dir) / "classifier.keras"
-            if classifier.is_file():
-                from training.model_files import load_model
-                from volume.chain import Models
-
-                models = Models(classifier=load_model(classifier))
-        else:
-            models = load_models(models_dir, need_classifier=cfg.use_classifier, backend=args.backend)
+    models_dir = args.models or cfg.models_dir
+    if args.oracle:  # ground-truth corners and depth; the classifier (if any) still labels
+        models = classifier_only(models_dir) if cfg.use_classifier else None
+    else:
+        models = load_models(models_dir, need_classifier=cfg.use_classifier, backend=args.backend)
     run = fill_folder(args.input, args.out, cfg, models, oracle=args.oracle, box=box)
     for name, reason in run.report.skipped:
         print(f"skipped {name}: {reason}")
     if not run.records:
         raise CommandError(f"no image could be measured ({len(run.report.skipped)} skipped)")
     n = len(run.records)
-    stages = ", ".join(f"{k} {v / n * 1000:.0f} ms" for k, v in run.seconds.items() if k != "total")
+    stages = ", ".join(f"{k} {v:.0f} ms" for k, v in run.ms_per_image().items() if k != "total")
     mean_fill = sum(r["fill"] for r in run.records) / n
     return (f"{n} images, {len(run.report.skipped)} skipped; mean fill {100 * mean_fill:.1f} %; per image: {stages} "
             f"-> {args.out}/index.html")

@@ -19,11 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", default="runs", help="folder of run directories (default runs)")
     parser.add_argument("--out", default="models", help="output folder (default models)")
     args = parser.parse_args(argv)
-    import classifier.augment  # noqa: F401  (each task registers its custom objects on import)
-    import depth.losses  # noqa: F401
-    import depth.model  # noqa: F401
-    import keypoints.losses  # noqa: F401
+    from deploy.export import register_task_objects
     from training.model_files import strip_optimizer
+
+    register_task_objects()
 
     total = 0
     for task, run in SHIPPED.items():

@@ -29,3 +29,15 @@ def test_the_committed_results_all_appear_in_the_table():
     table = (ROOT / "bench" / "results" / "README.md").read_text()
     for bench, what, value, *_ in summary.rows():
         assert f"| {bench} | {what} | {value} |" in table
+
+
+def test_rates_report_items_per_second_of_every_run():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("results_io", ROOT / "bench" / "results_io.py")
+    results_io = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(results_io)
+    calls = []
+    med, runs = results_io.rates({"a": (lambda: calls.append(1), 10), "b": (lambda: None, 5)}, repeats=3)
+    assert len(calls) == 3 and len(runs["a"]) == len(runs["b"]) == 3
+    assert med["a"] == sorted(runs["a"])[1] and med["a"] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,8 +12,8 @@ import tensorflow as tf
 
 from configs import TrainConfig
 from training.checkpoints import EpochCheckpoint, read_history
-from training.run_dir import RunDir
-from training.strategy import is_chief
+from training.run_dir import RunDir, prepare_run
+from training.strategy import is_chief, make_strategy
 
 
 @dataclass
@@ -38,11 +39,6 @@ def begin(task: str, cfg, data: str, run_path, split: Callable[[], tuple], size:
     Returns (train, valid, skipped, run, state, strategy, data_cfg): build and fit under `strategy.scope()`, and
     batch the data by `data_cfg`, a copy of cfg whose data.batch_size is the global batch (per replica x replicas).
     """
-    import copy
-
-    from training.run_dir import prepare_run
-    from training.strategy import make_strategy
-
     keras.utils.set_random_seed(cfg.train.seed)
     keras.mixed_precision.set_global_policy("mixed_float16" if cfg.train.mixed_precision else "float32")
     train, valid, skipped = split()

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from configs import TrainConfig
 from training.backbone import freeze, unfreeze_from
-from training.fit import FitResult, fit
+from training.fit import FitResult, fit, load_or_build
 from training.run_dir import RunDir
 
 
@@ -45,19 +45,19 @@ def staged_fit(stages: Stages, train_ds: tf.data.Dataset, val_ds: tf.data.Datase
     done = int(state.get("epochs_done", 0))
     result = None
     if done < first:
-        if done:
-            model = keras.models.load_model(run.last)
-        else:
+        def frozen() -> keras.Model:
             model = stages.build()
             freeze(model, stages.backbone)
-            stages.compile(model, train_cfg.learning_rate, first * steps)
+            return stages.compile(model, train_cfg.learning_rate, first * steps)
+
+        model = load_or_build(run, state, frozen)
         result = fit(model, train_ds, val_ds, run, state, train_cfg, until_epoch=first, **fit_kwargs)
         done = first
     if done < train_cfg.epochs or result is None:
         if done > first:
             model = keras.models.load_model(run.last)  # stage 2 already under way: its own optimizer state
         else:
-            model = keras.models.load_model(run.last) if done else stages.build()
+            model = load_or_build(run, state, stages.build)
             if first:
                 unfreeze_from(model, stages.backbone, stages.unfreeze, stages.task)
             lr = train_cfg.learning_rate * (train_cfg.finetune_lr_factor if first else 1.0)

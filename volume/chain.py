@@ -5,6 +5,7 @@ This is the only module of volume/ that knows the task packages: it calls their 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -61,6 +62,16 @@ def load_models(models_dir: str | os.PathLike, need_classifier: bool = True, bac
     return models
 
 
+def classifier_only(models_dir: str | os.PathLike) -> Models | None:
+    """Models with only the classifier of a models folder (to label `--oracle` measurements), or None without one."""
+    path = Path(models_dir) / MODEL_FILES["classifier"]
+    if not path.is_file():
+        return None
+    from training.model_files import load_model
+
+    return Models(classifier=load_model(path))
+
+
 @dataclass
 class Photo:
     """What `nie fill` knows about one input image before measuring."""
@@ -84,9 +95,6 @@ class Result:
     label_source: str  # "classifier" or "rule"
     probability: float | None
     seconds: dict[str, float] = field(default_factory=dict)
-
-    def main(self, method: str) -> Fill:
-        return self.fills[method]
 
 
 def meta_beside(images: Path) -> dict[str, dict[str, Any]]:
@@ -126,13 +134,20 @@ def make_photo(path: Path, rgb: np.ndarray, meta: dict[str, dict[str, Any]], cfg
     return Photo(path, path.stem, rgb, K, source, tuple(float(v) for v in lwh), row)
 
 
+def _meta_by_id(meta: Path) -> dict[str, dict[str, Any]]:
+    """A dataset's meta.jsonl rows by id, read once per version of the file (not once per image)."""
+    return _read_meta_by_id(meta, meta.stat().st_mtime_ns) if meta.is_file() else {}
+
+
+@functools.lru_cache(maxsize=4)
+def _read_meta_by_id(meta: Path, mtime_ns: int) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in read_meta(meta)}
+
+
 def oracle_inputs(dataset: str | os.PathLike, photo: Photo) -> tuple[np.ndarray, np.ndarray]:
     """Ground-truth corners (meta) and depth (depth/<id>.png) of a dataset image."""
     paths = DatasetPaths(Path(dataset))
-    row = photo.truth
-    if row is None:
-        rows = {r["id"]: r for r in read_meta(paths.meta)} if paths.meta.is_file() else {}
-        row = rows.get(photo.id)
+    row = photo.truth if photo.truth is not None else _meta_by_id(paths.meta).get(photo.id)
     if row is None or "corners" not in row:
         raise ValueError(f"{photo.path.name}: no ground-truth corners in {paths.meta}")
     depth_file = paths.depth_file(photo.id)

@@ -124,7 +124,7 @@ def evaluate(data: str, out: str, cfg: VolumeConfig, models: Models | None = Non
     main, rows, _ = table[f"{cfg.method} / models"]
     metrics = {**main, "method": cfg.method, "skipped": [{"id": n, "reason": r} for n, r in runs["models"].report.skipped],
                "methods": {k: {**m, "skipped": s} for k, (m, _, s) in table.items()},
-               "ms_per_image": {k: round(v / max(1, len(runs["models"].records)) * 1000, 2) for k, v in runs["models"].seconds.items()}}
+               "ms_per_image": runs["models"].ms_per_image()}
     _write(out_dir, metrics, rows, f"{cfg.method} method, model inputs: MAE {main['mae_pp']:.2f} pp")
     lines = ["| method / inputs | mae_pp | max_err_pp | bias_pp | overfill_accuracy | class_accuracy | n | skipped | mae_pp, fully seen (n) |",
              "|---|---|---|---|---|---|---|---|---|"]

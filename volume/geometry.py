@@ -59,9 +59,6 @@ class Plane:
         t = self.d / (directions @ self.n)
         return directions * t[:, None]
 
-    def scaled(self, s: float) -> Plane:
-        return Plane(self.n, self.d * s)
-
 
 def _plane_through(points: np.ndarray) -> Plane | None:
     centre = points.mean(axis=0)

@@ -70,17 +70,15 @@ def _lowest_border(top: np.ndarray, seen: np.ndarray, hidden: np.ndarray) -> np.
     return out
 
 
-def _facing_up(depth: np.ndarray, valid: np.ndarray, K: np.ndarray, up: np.ndarray, max_slope_deg: float) -> np.ndarray:
-    """(h, w) bool: pixels whose surface (normal from the neighbouring pixels' back-projections, central
-    differences) slopes at most max_slope_deg from horizontal. Walls and the sides of items fail, and so do the
-    pixels along depth edges (their differences straddle two surfaces); tops and the floor pass."""
-    hgt, wid = depth.shape
-    v, u = np.mgrid[0:hgt, 0:wid].astype(np.float64)
-    P = backproject(u, v, np.where(valid, depth, np.nan).astype(np.float64), K)
-    du = np.full_like(P, np.nan)
-    dv = np.full_like(P, np.nan)
-    du[:, 1:-1] = P[:, 2:] - P[:, :-2]
-    dv[1:-1] = P[2:] - P[:-2]
+def _facing_up(points: np.ndarray, up: np.ndarray, max_slope_deg: float) -> np.ndarray:
+    """(h, w) bool: pixels whose surface slopes at most max_slope_deg from horizontal, from the image's
+    back-projected points (h, w, 3; NaN where the depth is invalid). The normal comes from central differences of
+    the neighbours: walls and the sides of items fail, and so do the pixels along depth edges (their differences
+    straddle two surfaces); tops and the floor pass."""
+    du = np.full_like(points, np.nan)
+    dv = np.full_like(points, np.nan)
+    du[:, 1:-1] = points[:, 2:] - points[:, :-2]
+    dv[1:-1] = points[2:] - points[:-2]
     n = np.cross(du, dv)
     norm = np.linalg.norm(n, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -148,27 +146,27 @@ def height_map(depth: np.ndarray, K: np.ndarray, corners: np.ndarray, lwh: tuple
     area = abs(cv2.contourArea(np.asarray(corners, np.float32)))
     nx, ny = _grid(L, W, int(min(grid_px, max(8, np.sqrt(area / 3.0 * L / W)))))
 
+    v_img, u_img = np.mgrid[0 : depth.shape[0], 0 : depth.shape[1]].astype(np.float64)
+    P_img = backproject(u_img, v_img, np.where(valid, depth * factor, np.nan).astype(np.float64), K)  # (h, w, 3)
     v, u = np.nonzero(valid)
-    P = backproject(u.astype(np.float64), v.astype(np.float64), depth[v, u].astype(np.float64) * factor, K)
+    P = P_img[valid]
     local = frame.box(P)
     xy, h = local[:, :2], local[:, 2]
     mx, my = wall_margin * L, wall_margin * W
     in_box = (xy[:, 0] > mx) & (xy[:, 0] < L - mx) & (xy[:, 1] > my) & (xy[:, 1] < W - my) & (h > -0.05 * H) & (h < 3 * H)
     inside = in_box
     if max_slope_deg < 90:
-        inside = in_box & _facing_up(depth * factor, valid, K, frame.R[:, 2] * frame.up, max_slope_deg)[v, u]
+        inside = in_box & _facing_up(P_img, frame.R[:, 2] * frame.up, max_slope_deg)[valid]
     if inside.sum() < 16:
         raise GeometryError("no valid depth inside the box opening")
     # cells with points on steep surfaces only (a wall's or an item's side, or a depth edge): their lowest point
     lowest_any = np.full((ny, nx), np.inf)
     np.minimum.at(lowest_any, _cells(xy[in_box], L, W, nx, ny), h[in_box])
     iy, ix = _cells(xy[inside], L, W, nx, ny)
-    highest = np.full((ny, nx), -np.inf)
-    np.maximum.at(highest, (iy, ix), h[inside])
-    seen = np.isfinite(highest)
     total, count = np.zeros((ny, nx)), np.zeros((ny, nx))
     np.add.at(total, (iy, ix), h[inside])
     np.add.at(count, (iy, ix), 1.0)
+    seen = count > 0
     top = np.where(seen, total / np.maximum(count, 1.0), -np.inf)
 
     # space carving: the segment of each ray between the rim plane and the surface it hits is empty
@@ -199,13 +197,16 @@ def height_map(depth: np.ndarray, K: np.ndarray, corners: np.ndarray, lwh: tuple
             raise GeometryError("no surface inside the box opening is seen")
         _, (ny_idx, nx_idx) = ndimage.distance_transform_edt(~seen, return_indices=True)
         xs, ys = (np.arange(nx) + 0.5) / nx * L, (np.arange(ny) + 0.5) / ny * W
-        near_wall = ((np.minimum(xs, L - xs)[None, :] < mx + L / nx) | (np.minimum(ys, W - ys)[:, None] < my + W / ny))
+
+        def wall_band(cells: int) -> np.ndarray:  # cell centres within the margin plus `cells` cells of a wall
+            return (np.minimum(xs, L - xs)[None, :] < mx + cells * L / nx) | (np.minimum(ys, W - ys)[:, None] < my + cells * W / ny)
+
+        near_wall = wall_band(1)
         nearest = top[ny_idx, nx_idx]
         wall_hidden = nearest < wall_shadow_height(frame.box(np.zeros((1, 3)))[0], xs, ys, L, W, H)
         by_content = ~seen & ~near_wall & ~wall_hidden
         lowest = _lowest_border(top, seen, by_content) if hidden_rule == "border" else np.zeros_like(top)
         guess = np.where(by_content, np.minimum(lowest, np.maximum(upper, 0.0)), np.minimum(nearest, np.maximum(upper, 0.0)))
-        at_wall = ((np.minimum(xs, L - xs)[None, :] < mx + 3 * L / nx) | (np.minimum(ys, W - ys)[:, None] < my + 3 * W / ny))
-        steep_only = np.isfinite(lowest_any) & at_wall  # where the floor meets a wall: central differences straddle both
+        steep_only = np.isfinite(lowest_any) & wall_band(3)  # where the floor meets a wall: central differences straddle both
         heights = np.where(seen, top, np.where(steep_only, np.maximum(lowest_any, 0.0), guess))
     return HeightMap(heights, seen, upper, frame, factor, inlier_share)

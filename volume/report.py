@@ -97,13 +97,16 @@ def index_html(records: list[dict[str, Any]], title: str) -> str:
 class FillRun:
     report: ItemReport
     records: list[dict[str, Any]]
-    results: list[Result] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # total per stage
+
+    def ms_per_image(self) -> dict[str, float]:
+        """Mean milliseconds per measured image, per stage."""
+        return {k: round(v / max(1, len(self.records)) * 1000, 2) for k, v in self.seconds.items()}
 
 
 def fill_folder(source: str | os.PathLike, out: str | os.PathLike, cfg: VolumeConfig, models: Models | None, oracle: str | None = None,
                 box: tuple[float, float, float] | None = None, methods: tuple[str, ...] | None = None, progress: bool = True,
-                keep_results: bool = False, write_pictures: bool = True) -> FillRun:
+                write_pictures: bool = True) -> FillRun:
     """`nie fill`: measures every image; one that cannot be measured is skipped with its reason, the rest go on."""
     if (Path(source) / "images").is_dir():  # a dataset root
         source = Path(source) / "images"
@@ -112,7 +115,7 @@ def fill_folder(source: str | os.PathLike, out: str | os.PathLike, cfg: VolumeCo
     methods = methods or (cfg.method,)
     out_dir = Path(out)
     report = ItemReport()
-    records, results, totals = [], [], {}
+    records, totals = [], {}
     for path, rgb in iter_images(files, report, "fill", progress):
         t = time.perf_counter()
         try:
@@ -131,11 +134,10 @@ def fill_folder(source: str | os.PathLike, out: str | os.PathLike, cfg: VolumeCo
         for k, v in result.seconds.items():
             totals[k] = totals.get(k, 0.0) + v
         records.append(rec)
-        if keep_results:
-            results.append(result)
         report.done.append(photo.id)
+    run = FillRun(report, records, totals)
     if records:
         write_csv_atomic(out_dir / "summary.csv", (summary_row(r) for r in records), SUMMARY_FIELDS)
         write_text_atomic(out_dir / "index.html", index_html(records, f"NIE fill: {Path(source).name}"))
-        write_text_atomic(out_dir / "timings.json", json.dumps({k: round(v / len(records) * 1000, 2) for k, v in totals.items()}, indent=1) + "\n")
-    return FillRun(report, records, results, totals)
+        write_text_atomic(out_dir / "timings.json", json.dumps(run.ms_per_image(), indent=1) + "\n")
+    return run

@@ -97,3 +97,4 @@ def test_score_matches_by_id():
     m, rows = score({"a": {"fill": 0.5, "overfill": False, "label": "NOK"}, "x": {"fill": 0.1, "overfill": False, "label": "NOK"}},
                     {"a": {"fill": 0.7, "overfill": True, "label": "OK"}, "b": {"fill": 0.2, "overfill": False, "label": "NOK"}})
     assert m["n"] == 1 and m["mae_pp"] == pytest.approx(20.0) and m["overfill_accuracy"] == 0 and m["class_accuracy"] == 0
+
