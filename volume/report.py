@@ -112,6 +112,8 @@ def fill_folder(source: str | os.PathLike, out: str | os.PathLike, cfg: VolumeCo
         source = Path(source) / "images"
     files = list_inputs(source)
     meta = meta_beside(Path(source) if Path(source).is_dir() else Path(source).parent)
+    if not meta and oracle:  # photos copied out of the dataset: its meta still has their K and box
+        meta = meta_beside(Path(oracle))
     methods = methods or (cfg.method,)
     out_dir = Path(out)
     report = ItemReport()

@@ -98,3 +98,13 @@ def test_score_matches_by_id():
                     {"a": {"fill": 0.7, "overfill": True, "label": "OK"}, "b": {"fill": 0.2, "overfill": False, "label": "NOK"}})
     assert m["n"] == 1 and m["mae_pp"] == pytest.approx(20.0) and m["overfill_accuracy"] == 0 and m["class_accuracy"] == 0
 
+
+def test_oracle_for_photos_outside_the_dataset(synth_dataset, tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in sorted((synth_dataset / "images").iterdir())[:2]:
+        shutil.copy(name, photos / name.name)
+    assert main(["fill", "--input", str(photos), "--out", str(tmp_path / "o"), "--oracle", str(synth_dataset), "use_classifier=false"]) == 0
+    assert "2 images, 0 skipped" in capsys.readouterr().out
+    rec = json.loads(next((tmp_path / "o").glob("0*.json")).read_text())
+    assert rec["intrinsics"] == "meta"  # no meta beside these photos: the oracle dataset's gives K and the box
