@@ -92,3 +92,28 @@ def test_all_invalid_target_gives_a_finite_zero_loss():
     pred = np.full((1, 16, 16, 1), 2.0, np.float32)
     value = float(DepthLoss(5.0)(y_true, pred))
     assert np.isfinite(value) and value == 0.0
+
+
+def test_ssim_term_counts_only_windows_wholly_on_valid_pixels():
+    """Against a brute-force loop over every 7 x 7 window: windows touching an invalid pixel are left out."""
+    rng = np.random.default_rng(3)
+    gt = _smooth(rng, (20, 24))
+    pred = (gt + 0.1 * rng.standard_normal(gt.shape)).astype(np.float32)
+    mask = np.ones_like(gt)
+    mask[5:8, 6:9] = 0
+    mask[14, 3] = 0
+    data_range = 5.8
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    values, partial = [], 0
+    for y in range(gt.shape[0] - 6):
+        for x in range(gt.shape[1] - 6):
+            if not mask[y : y + 7, x : x + 7].all():
+                partial += 1
+                continue
+            a, b = gt[y : y + 7, x : x + 7].ravel().astype(np.float64), pred[y : y + 7, x : x + 7].ravel().astype(np.float64)
+            cov = np.cov(a, b)  # sample covariance, as scikit-image
+            ma, mb = a.mean(), b.mean()
+            values.append(((2 * ma * mb + c1) * (2 * cov[0, 1] + c2)) / ((ma * ma + mb * mb + c1) * (cov[0, 0] + cov[1, 1] + c2)))
+    assert partial > 50 and len(values) > 50  # both kinds of window are there
+    got = float(ssim_term(_b(np.where(mask > 0, gt, 0)), _b(pred), _b(mask), data_range))
+    assert got == pytest.approx(1 - np.mean(values), abs=1e-5)

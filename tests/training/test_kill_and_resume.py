@@ -48,6 +48,12 @@ def test_sigkill_mid_epoch_then_resume(synth_dataset, tmp_path):
     # nothing half-written: every checkpoint under its real name loads
     for path in [run / "last.keras", run / "best.keras", *sorted((run / "checkpoints").glob("epoch_*.keras"))]:
         keras.models.load_model(path)
+    # what a kill inside a save leaves: temporaries beside the files they were to replace (the kill above may
+    # or may not have landed in one, so plant them)
+    stale = [run / f".last.{proc.pid}.tmp.keras", run / "checkpoints" / f".epoch_002.{proc.pid}.tmp.keras",
+             run / "backup" / f".state.json.{proc.pid}.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a file")
     again = subprocess.run(_command(synth_dataset, run), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"{EPOCHS} epochs, resumed after epoch {done}" in again.stdout
@@ -57,3 +63,4 @@ def test_sigkill_mid_epoch_then_resume(synth_dataset, tmp_path):
     assert int(last.optimizer.iterations.numpy()) == EPOCHS * STEPS  # the optimizer went on, it did not start over
     assert sorted(p.name for p in (run / "checkpoints").glob("*.keras")) == [f"epoch_{e:03d}.keras" for e in range(1, EPOCHS + 1)]
     assert not list(run.rglob("*.tmp.keras")), "a temporary checkpoint was left behind"
+    assert not any(path.exists() for path in stale), "stale temporaries of the killed run were not removed"

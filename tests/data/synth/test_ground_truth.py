@@ -15,6 +15,7 @@ from data.label_rule import label_for
 from data.layout import DatasetPaths, read_meta
 from data.via import corners_from_regions, read_via
 from tests.conftest import make_dataset
+from tests.reference import label_by_default_rule, screen_clockwise
 
 
 def back_project(u: np.ndarray, v: np.ndarray, z: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -165,7 +166,7 @@ def test_labels_follow_the_rule_and_class_folders(synth_dataset):
     rows = read_meta(paths.meta)
     rule = LabelRule()
     for row in rows:
-        assert row["label"] == label_for(row["fill"], row["overfill"], rule)
+        assert row["label"] == label_for(row["fill"], row["overfill"], rule) == label_by_default_rule(row["fill"], row["overfill"])
         assert (paths.classes / rule.usecase / row["label"] / f"{row['id']}.png").is_file()
         L, W, H = row["box_lwh_m"]
         assert row["empty_volume_l"] == pytest.approx((1 - row["fill"]) * L * W * H * 1000, abs=1e-3)
@@ -181,8 +182,6 @@ def test_rule_edges():
 
 
 def test_annotations_match_meta_in_canonical_order(synth_dataset):
-    from data.corners import canonical_order
-
     paths = DatasetPaths(synth_dataset)
     meta = {r["id"]: r for r in read_meta(paths.meta)}
     images = read_via(paths.annotations)
@@ -192,7 +191,7 @@ def test_annotations_match_meta_in_canonical_order(synth_dataset):
         assert reason == ""
         row = meta[img.filename.rsplit(".", 1)[0]]
         assert np.allclose(pts, row["corners"], atol=0.006)
-        assert np.allclose(canonical_order(pts), pts)
+        assert np.allclose(screen_clockwise(pts), pts)
         assert img.size == (paths.images / img.filename).stat().st_size
 
 
