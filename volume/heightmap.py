@@ -106,8 +106,10 @@ def wall_shadow_height(camera: np.ndarray, xs: np.ndarray, ys: np.ndarray, L: fl
 
 
 def height_map(depth: np.ndarray, K: np.ndarray, corners: np.ndarray, lwh: tuple[float, float, float], grid_px: int = 96,
-               wall_margin: float = 0.003, scale: str = "none", hidden_rule: str = "floor", max_slope_deg: float = 60.0, carve_step: int = 2, carve_samples: int = 24) -> HeightMap:
-    """The height map of one photo.
+               wall_margin: float = 0.003, scale: str = "none", hidden_rule: str = "floor", max_slope_deg: float = 60.0,
+               carve_step: int = 2, carve_samples: int = 24) -> HeightMap:
+    """The height map of one photo, in named stages: the depth's scale, the grid, the surface points, their mean
+    height per cell, space carving, sampling holes, and the hidden-floor rule.
 
     The rim's pose comes from the corners, K and L x W (geometry.box_frame); the depth gives the heights.
 
@@ -124,89 +126,158 @@ def height_map(depth: np.ndarray, K: np.ndarray, corners: np.ndarray, lwh: tuple
     """
     if hidden_rule not in HIDDEN_RULES:
         raise ValueError(f"hidden_rule must be one of {HIDDEN_RULES}, got {hidden_rule!r}")
-    L, W, H = lwh
     valid = np.isfinite(depth) & (depth > 0)
     frame = box_frame(corners, K, lwh)
-    plane = frame.plane
-    factor, inlier_share = 1.0, float("nan")
-    if scale != "none":
-        samples = rim_samples(np.where(valid, depth, 0), corners)
-        if len(samples) < 8:
-            raise GeometryError("the depth is invalid around the rim corners")
-        if scale == "rim_size":
-            pts = backproject(samples[:, 0], samples[:, 1], samples[:, 2], K)
-            fitted, inliers = fit_plane(pts, threshold=max(0.004, 0.01 * float(np.median(samples[:, 2]))))
-            factor, inlier_share = rim_scale(fitted, corners, K, L, W, frame.l_first), float(inliers.mean())
-        elif scale == "rim_depth":
-            on_plane = plane.intersect(rays(samples[:, :2], K))[:, 2]
-            factor = float(np.median(on_plane / samples[:, 2]))
-        else:
-            raise ValueError(f"scale must be none, rim_size or rim_depth, got {scale!r}")
-    # at most one cell per ~3 pixels of the opening, so that a fully visible floor has every cell seen
-    area = abs(cv2.contourArea(np.asarray(corners, np.float32)))
-    nx, ny = _grid(L, W, int(min(grid_px, max(8, np.sqrt(area / 3.0 * L / W)))))
+    factor, inlier_share = depth_scale(depth, valid, K, corners, frame, lwh, scale)
+    grid = Grid.for_opening(corners, lwh, grid_px, wall_margin)
+    points = surface_points(depth * factor, valid, K, frame, grid, max_slope_deg)
+    top, seen, lowest_any = mean_heights(points, grid)
+    upper = carve(points, frame, grid, carve_step, carve_samples)
+    top, seen = fill_sampling_holes(top, seen)
+    heights = top
+    if not seen.all():
+        if not seen.any():
+            raise GeometryError("no surface inside the box opening is seen")
+        heights = hidden_floor(top, seen, upper, lowest_any, frame, grid, hidden_rule)
+    return HeightMap(heights, seen, upper, frame, factor, inlier_share)
 
+
+def depth_scale(depth: np.ndarray, valid: np.ndarray, K: np.ndarray, corners: np.ndarray, frame: BoxFrame,
+                lwh: tuple[float, float, float], scale: str) -> tuple[float, float]:
+    """(factor for the depth, share of rim samples on the fitted plane (NaN unless rim_size)); see height_map's `scale`."""
+    if scale == "none":
+        return 1.0, float("nan")
+    L, W, _ = lwh
+    samples = rim_samples(np.where(valid, depth, 0), corners)
+    if len(samples) < 8:
+        raise GeometryError("the depth is invalid around the rim corners")
+    if scale == "rim_size":
+        pts = backproject(samples[:, 0], samples[:, 1], samples[:, 2], K)
+        fitted, inliers = fit_plane(pts, threshold=max(0.004, 0.01 * float(np.median(samples[:, 2]))))
+        return rim_scale(fitted, corners, K, L, W, frame.l_first), float(inliers.mean())
+    if scale == "rim_depth":
+        on_plane = frame.plane.intersect(rays(samples[:, :2], K))[:, 2]
+        return float(np.median(on_plane / samples[:, 2])), float("nan")
+    raise ValueError(f"scale must be none, rim_size or rim_depth, got {scale!r}")
+
+
+@dataclass
+class Grid:
+    """The top-down grid over the opening: nx cells along L (columns), ny along W, and the wall margins in metres."""
+
+    L: float
+    W: float
+    H: float
+    nx: int
+    ny: int
+    mx: float
+    my: float
+
+    @classmethod
+    def for_opening(cls, corners: np.ndarray, lwh: tuple[float, float, float], grid_px: int, wall_margin: float) -> Grid:
+        """At most one cell per ~3 pixels of the opening, so that a fully visible floor has every cell seen."""
+        L, W, H = lwh
+        area = abs(cv2.contourArea(np.asarray(corners, np.float32)))
+        nx, ny = _grid(L, W, int(min(grid_px, max(8, np.sqrt(area / 3.0 * L / W)))))
+        return cls(L, W, H, nx, ny, wall_margin * L, wall_margin * W)
+
+    def cells(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _cells(xy, self.L, self.W, self.nx, self.ny)
+
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        return (np.arange(self.nx) + 0.5) / self.nx * self.L, (np.arange(self.ny) + 0.5) / self.ny * self.W
+
+    def wall_band(self, cells: int) -> np.ndarray:
+        """(ny, nx) bool: cell centres within the wall margin plus `cells` cells of a wall."""
+        xs, ys = self.centres()
+        return ((np.minimum(xs, self.L - xs)[None, :] < self.mx + cells * self.L / self.nx)
+                | (np.minimum(ys, self.W - ys)[:, None] < self.my + cells * self.W / self.ny))
+
+
+@dataclass
+class SurfacePoints:
+    """The valid pixels back-projected into the box frame."""
+
+    P: np.ndarray  # (n, 3) camera frame, one per valid pixel
+    u: np.ndarray  # (n,) pixel column
+    v: np.ndarray  # (n,) pixel row
+    xy: np.ndarray  # (n, 2) box frame, metres along L and W
+    h: np.ndarray  # (n,) height above the floor
+    in_box: np.ndarray  # (n,) bool: inside the opening (off the wall margins), at a plausible height
+    inside: np.ndarray  # (n,) bool: in_box and facing up
+
+
+def surface_points(depth: np.ndarray, valid: np.ndarray, K: np.ndarray, frame: BoxFrame, grid: Grid, max_slope_deg: float) -> SurfacePoints:
+    """Every valid pixel in the box frame; which of them lie in the opening, and which face up."""
     v_img, u_img = np.mgrid[0 : depth.shape[0], 0 : depth.shape[1]].astype(np.float64)
-    P_img = backproject(u_img, v_img, np.where(valid, depth * factor, np.nan).astype(np.float64), K)  # (h, w, 3)
+    P_img = backproject(u_img, v_img, np.where(valid, depth, np.nan).astype(np.float64), K)  # (h, w, 3)
     v, u = np.nonzero(valid)
     P = P_img[valid]
     local = frame.box(P)
     xy, h = local[:, :2], local[:, 2]
-    mx, my = wall_margin * L, wall_margin * W
-    in_box = (xy[:, 0] > mx) & (xy[:, 0] < L - mx) & (xy[:, 1] > my) & (xy[:, 1] < W - my) & (h > -0.05 * H) & (h < 3 * H)
+    L, W, H = grid.L, grid.W, grid.H
+    in_box = (xy[:, 0] > grid.mx) & (xy[:, 0] < L - grid.mx) & (xy[:, 1] > grid.my) & (xy[:, 1] < W - grid.my) & (h > -0.05 * H) & (h < 3 * H)
     inside = in_box
     if max_slope_deg < 90:
         inside = in_box & _facing_up(P_img, frame.R[:, 2] * frame.up, max_slope_deg)[valid]
     if inside.sum() < 16:
         raise GeometryError("no valid depth inside the box opening")
-    # cells with points on steep surfaces only (a wall's or an item's side, or a depth edge): their lowest point
-    lowest_any = np.full((ny, nx), np.inf)
-    np.minimum.at(lowest_any, _cells(xy[in_box], L, W, nx, ny), h[in_box])
-    iy, ix = _cells(xy[inside], L, W, nx, ny)
-    total, count = np.zeros((ny, nx)), np.zeros((ny, nx))
-    np.add.at(total, (iy, ix), h[inside])
+    return SurfacePoints(P, u, v, xy, h, in_box, inside)
+
+
+def mean_heights(points: SurfacePoints, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean height of the up-facing points per cell (-inf where none), seen, lowest point of any in-box point per
+    cell (inf where none): for cells with points on steep surfaces only, a wall's or an item's side or a depth edge)."""
+    lowest_any = np.full((grid.ny, grid.nx), np.inf)
+    np.minimum.at(lowest_any, grid.cells(points.xy[points.in_box]), points.h[points.in_box])
+    iy, ix = grid.cells(points.xy[points.inside])
+    total, count = np.zeros((grid.ny, grid.nx)), np.zeros((grid.ny, grid.nx))
+    np.add.at(total, (iy, ix), points.h[points.inside])
     np.add.at(count, (iy, ix), 1.0)
     seen = count > 0
-    top = np.where(seen, total / np.maximum(count, 1.0), -np.inf)
+    return np.where(seen, total / np.maximum(count, 1.0), -np.inf), seen, lowest_any
 
-    # space carving: the segment of each ray between the rim plane and the surface it hits is empty
-    upper = np.full((ny, nx), np.inf)
-    pick = inside & (u % carve_step == 0) & (v % carve_step == 0) & (h < H)
+
+def carve(points: SurfacePoints, frame: BoxFrame, grid: Grid, step: int, samples: int) -> np.ndarray:
+    """Space carving: the segment of each ray between the rim plane and the surface it hits is empty. Returns the
+    (ny, nx) upper bound of any content per cell (inf where no ray passed over)."""
+    upper = np.full((grid.ny, grid.nx), np.inf)
+    pick = points.inside & (points.u % step == 0) & (points.v % step == 0) & (points.h < grid.H)
     if pick.any():
-        Pp = P[pick]
+        plane = frame.plane
+        Pp = points.P[pick]
         entry = Pp * (plane.d / (Pp @ plane.n))[:, None]  # the ray meets the rim plane
-        t = np.linspace(0.0, 1.0, carve_samples, endpoint=False)[1:]
+        t = np.linspace(0.0, 1.0, samples, endpoint=False)[1:]
         Q = frame.box((entry[:, None, :] + t[None, :, None] * (Pp - entry)[:, None, :]).reshape(-1, 3))
-        ok = (Q[:, 0] >= 0) & (Q[:, 0] < L) & (Q[:, 1] >= 0) & (Q[:, 1] < W)
-        qy, qx = _cells(Q[ok, :2], L, W, nx, ny)
+        ok = (Q[:, 0] >= 0) & (Q[:, 0] < grid.L) & (Q[:, 1] >= 0) & (Q[:, 1] < grid.W)
+        qy, qx = grid.cells(Q[ok, :2])
         np.minimum.at(upper, (qy, qx), Q[ok, 2])
+    return upper
 
-    # sampling holes: an oblique view foreshortens pixels, so a row of cells can get no point; a cell whose
-    # neighbours are mostly seen takes their mean (hidden regions are larger than that)
+
+def fill_sampling_holes(top: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An oblique view foreshortens pixels, so a row of cells can get no point; a cell whose neighbours are mostly
+    seen takes their mean (hidden regions are larger than that)."""
     ring = np.ones((3, 3))
     ring[1, 1] = 0
     n_seen = ndimage.convolve(seen.astype(float), ring, mode="constant")
     hole = ~seen & (n_seen >= 5)
-    if hole.any():
-        sums = ndimage.convolve(np.where(seen, top, 0.0), ring, mode="constant")
-        top = np.where(hole, sums / np.maximum(n_seen, 1), top)
-        seen = seen | hole
-    heights = top
-    if not seen.all():
-        if not seen.any():
-            raise GeometryError("no surface inside the box opening is seen")
-        _, (ny_idx, nx_idx) = ndimage.distance_transform_edt(~seen, return_indices=True)
-        xs, ys = (np.arange(nx) + 0.5) / nx * L, (np.arange(ny) + 0.5) / ny * W
+    if not hole.any():
+        return top, seen
+    sums = ndimage.convolve(np.where(seen, top, 0.0), ring, mode="constant")
+    return np.where(hole, sums / np.maximum(n_seen, 1), top), seen | hole
 
-        def wall_band(cells: int) -> np.ndarray:  # cell centres within the margin plus `cells` cells of a wall
-            return (np.minimum(xs, L - xs)[None, :] < mx + cells * L / nx) | (np.minimum(ys, W - ys)[:, None] < my + cells * W / ny)
 
-        near_wall = wall_band(1)
-        nearest = top[ny_idx, nx_idx]
-        wall_hidden = nearest < wall_shadow_height(frame.box(np.zeros((1, 3)))[0], xs, ys, L, W, H)
-        by_content = ~seen & ~near_wall & ~wall_hidden
-        lowest = _lowest_border(top, seen, by_content) if hidden_rule == "border" else np.zeros_like(top)
-        guess = np.where(by_content, np.minimum(lowest, np.maximum(upper, 0.0)), np.minimum(nearest, np.maximum(upper, 0.0)))
-        steep_only = np.isfinite(lowest_any) & wall_band(3)  # where the floor meets a wall: central differences straddle both
-        heights = np.where(seen, top, np.where(steep_only, np.maximum(lowest_any, 0.0), guess))
-    return HeightMap(heights, seen, upper, frame, factor, inlier_share)
+def hidden_floor(top: np.ndarray, seen: np.ndarray, upper: np.ndarray, lowest_any: np.ndarray, frame: BoxFrame, grid: Grid,
+                 hidden_rule: str) -> np.ndarray:
+    """Heights for every cell: seen cells keep theirs, hidden ones follow the rule of the module docstring."""
+    _, (ny_idx, nx_idx) = ndimage.distance_transform_edt(~seen, return_indices=True)
+    xs, ys = grid.centres()
+    near_wall = grid.wall_band(1)
+    nearest = top[ny_idx, nx_idx]
+    wall_hidden = nearest < wall_shadow_height(frame.box(np.zeros((1, 3)))[0], xs, ys, grid.L, grid.W, grid.H)
+    by_content = ~seen & ~near_wall & ~wall_hidden
+    lowest = _lowest_border(top, seen, by_content) if hidden_rule == "border" else np.zeros_like(top)
+    guess = np.where(by_content, np.minimum(lowest, np.maximum(upper, 0.0)), np.minimum(nearest, np.maximum(upper, 0.0)))
+    steep_only = np.isfinite(lowest_any) & grid.wall_band(3)  # where the floor meets a wall: central differences straddle both
+    return np.where(seen, top, np.where(steep_only, np.maximum(lowest_any, 0.0), guess))
