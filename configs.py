@@ -113,6 +113,8 @@ class ImageDataConfig:
     val_split: float = 0.2  # share held out when the dataset has no split, 0..0.9
     augment: bool = True  # augmentation during training
     cache_mb: int = 4096  # keep decoded, resized data in memory when it fits in this many MiB, 0..65536
+    loader: Literal["auto", "tfdata", "pydataset"] = "auto"  # auto = tf.data on the TensorFlow backend, PyDataset (NumPy, any backend) elsewhere
+    workers: int = 0  # PyDataset loader processes; 0 = one per CPU core (at most 16), 1 = in the training process
 
 
 @dataclass
@@ -395,6 +397,42 @@ def depth_smoke() -> DepthConfig:
         data=ImageDataConfig(image_width=32, image_height=24, batch_size=4, augment=False),
         model=DepthModelConfig(widths=(4, 8, 16)),
         train=TrainConfig(epochs=1),
+    )
+
+
+@preset("keypoints")
+def keypoints_gpu() -> KeypointsConfig:
+    """The corner regressor for one GPU on any Keras backend (PyTorch or JAX where TensorFlow is missing):
+    MobileNetV2 alpha 1.0 at 224 x 160, batch 128, 30 epochs over 20,000 synthetic scenes, the PyDataset loader
+    on every core with the decoded images held in memory.
+
+    The recipe: README, "Training on a GPU without TensorFlow".
+    Command: `scripts/gpu_train.sh keypoints`, i.e.
+             `nie synth --out datasets/gpu_train_20000 --n 20000 --seed 0`, then
+             `KERAS_BACKEND=torch nie train keypoints --data datasets/gpu_train_20000 --preset keypoints_gpu`
+    Time: not measured yet (no GPU was lent to the session that wrote it); sized for about 10 minutes on one H100.
+    Result: not measured yet; README and bench/results record it once run.
+    """
+    return KeypointsConfig(
+        data=ImageDataConfig(image_width=224, image_height=160, batch_size=128, val_split=0.05, cache_mb=16384),
+        model=KeypointsModelConfig(weights="none", alpha=1.0),
+        train=TrainConfig(epochs=30, learning_rate=2e-3, verbose="2"),
+    )
+
+
+@preset("depth")
+def depth_gpu() -> DepthConfig:
+    """The depth U-Net for one GPU on any Keras backend: the default U-Net (widths 16-256, 1.97 M parameters) at
+    256 x 192, batch 64, 30 epochs over 20,000 synthetic scenes, decoded pairs held in memory.
+
+    Command: `scripts/gpu_train.sh depth`, i.e. `nie synth --out datasets/gpu_train_20000 --n 20000 --seed 0`, then
+             `KERAS_BACKEND=torch nie train depth --data datasets/gpu_train_20000 --preset depth_gpu`
+    Time: not measured yet (no GPU was lent to the session that wrote it); sized for about 10 minutes on one H100.
+    Result: not measured yet; README and bench/results record it once run.
+    """
+    return DepthConfig(
+        data=ImageDataConfig(image_width=256, image_height=192, batch_size=64, val_split=0.05, cache_mb=49152),
+        train=TrainConfig(epochs=30, learning_rate=1e-3, verbose="2"),
     )
 
 

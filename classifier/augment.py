@@ -6,7 +6,6 @@ It runs in the tf.data pipeline, not inside the model, so exported models carry 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from configs import ClassifierAugmentConfig
 from training.colour_jitter import colour_jitter
@@ -32,6 +31,8 @@ class ColourAugment(keras.layers.Layer):
     def call(self, images, training=None):
         if training is False:
             return images
+        import tensorflow as tf  # the training pipeline is tf.data (the classifier trains on TensorFlow only)
+
         if self.train:
             seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
         else:

@@ -7,24 +7,29 @@ import json
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
-import tensorflow as tf
 
 from classifier.data import list_class_samples, usecase_folder
-from classifier.gradcam import gradcam, overlay
 from configs import ClassifierConfig
 from data.atomic_files import write_bytes_atomic, write_csv_atomic, write_text_atomic
 from data.contact_sheet import caption, tile_grid
 from data.figures import figure_png, pyplot
 from data.images import read_image, write_image
 from data.inputs import ItemReport, iter_images, list_inputs
-from training.model_files import load_model
+from tasks.backend import backend
+from tasks.model_files import load_model
 
 
 def to_input(model, images: list[np.ndarray]) -> np.ndarray:
     """uint8 RGB images of any size -> the model's input batch (float32 [0, 255]), resized as in training (area)."""
     _, h, w, _ = model.input_shape
-    return np.stack([tf.image.resize(img, (h, w), method="area").numpy() for img in images]).astype(np.float32)
+    return np.stack([resize_area(img, h, w) for img in images])
+
+
+def resize_area(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    """float32 (h, w, 3): an area (box) filter as tf.image.resize(method="area") in training, without TensorFlow."""
+    return cv2.resize(img.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
 
 
 def predict_probabilities(model, images: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
@@ -34,8 +39,6 @@ def predict_probabilities(model, images: list[np.ndarray], batch_size: int = 32)
 
 
 def _tile(img: np.ndarray, lines: list[str], width: int = 192) -> np.ndarray:
-    import cv2
-
     tile = cv2.resize(img, (width, max(1, int(round(width * img.shape[0] / img.shape[1])))), interpolation=cv2.INTER_AREA)
     caption(tile, lines)
     return tile
@@ -141,7 +144,11 @@ def evaluate(data: str, out: str, cfg: ClassifierConfig, model_path: str, progre
         elif (out_dir / f"{name}.png").exists():
             (out_dir / f"{name}.png").unlink()  # a stale gallery from an earlier run would mislead
     chosen = (wrong + right)[: cfg.results.gradcam_n]
-    if chosen:
+    if chosen and backend() != "tensorflow":
+        print(f"Grad-CAM skipped: it needs the TensorFlow backend (GradientTape); this run uses {backend()}")
+    elif chosen:
+        from classifier.gradcam import gradcam, overlay
+
         x = to_input(model, [read_image(samples.files[i]) for i in chosen])
         cams, _ = gradcam(model, x)
         tiles = []
@@ -164,8 +171,7 @@ def augment_preview(cfg: ClassifierConfig, data: str, out: str, n: int = 6, vari
     keras.utils.set_random_seed(cfg.train.seed)
     augmenter = build_augmenter(cfg.augment, seed=cfg.train.seed)
     pick = np.linspace(0, len(samples.files) - 1, min(n, len(samples.files))).round().astype(int)
-    x = np.stack([tf.image.resize(read_image(samples.files[i]), (cfg.data.image_height, cfg.data.image_width), method="area").numpy()
-                  for i in pick]).astype(np.float32)
+    x = np.stack([resize_area(read_image(samples.files[i]), cfg.data.image_height, cfg.data.image_width) for i in pick])
     columns = [x] + [np.asarray(augmenter(x, training=True)) for _ in range(variants)]
     rows = []
     for r, i in enumerate(pick):

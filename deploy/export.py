@@ -17,17 +17,15 @@ FORMATS = ("saved_model", "onnx", "litert")
 
 
 def register_task_objects() -> None:
-    """Imports every task module that registers custom Keras objects, so a model of any task loads."""
-    import classifier.augment  # noqa: F401
-    import depth.losses  # noqa: F401
-    import depth.metrics  # noqa: F401
-    import depth.model  # noqa: F401
-    import keypoints.losses  # noqa: F401
+    """Registers every task's custom Keras objects (through the task registry), so a model of any task loads."""
+    from tasks import registry
+
+    registry.register_all()
 
 
 def load_any(path: str | os.PathLike):
     """A .keras model of any NIE task."""
-    from training.model_files import load_model
+    from tasks.model_files import load_model
 
     register_task_objects()
     return load_model(path)

@@ -28,3 +28,10 @@ class OnnxModel:
 
     def predict(self, x: np.ndarray, verbose: int = 0, batch_size: int | None = None) -> np.ndarray:
         return self.session.run(None, {self.input_name: np.asarray(x, np.float32)})[0]
+
+
+def onnx_runner(threads: int = 0):
+    """The fill chain's ModelRunner for the .onnx files of `nie export` (`nie fill --backend onnx`)."""
+    from tasks.record import ModelRunner
+
+    return ModelRunner("onnx", ".onnx", lambda record, path: OnnxModel(path, threads), "make them with nie export --format onnx")

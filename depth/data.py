@@ -1,9 +1,12 @@
-"""Depth training data: (image, depth) pairs from the dataset layout or a CSV, as a tf.data pipeline.
+"""Depth training data: (image, depth) pairs from the dataset layout or a CSV.
 
 Per element: decode -> resize (image with a box filter when shrinking, depth nearest so invalid pixels
-never blend into valid ones) -> [cache] -> shuffle -> batch -> augmentation of whole batches with
-per-sample random parameters (geometric on image and depth together: flip and scale-crop; photometric
-on the image only) -> prefetch. Batch-wise augmentation runs far fewer TensorFlow ops than per-image.
+never blend into valid ones) -> [cache] -> shuffle -> batch -> augmentation with per-sample random
+parameters (geometric on image and depth together: flip and scale-crop; photometric on the image only).
+
+Two loaders give the same kind of elements (`data.loader`): tf.data (depth/tf_data.py, augmenting whole
+batches at once; the TensorFlow backend's default) and a keras.utils.PyDataset with NumPy / OpenCV in worker
+processes (this module; any backend).
 
 The model input is the image in [0, 1]; the target is depth (metres, 0 = invalid) with the image
 appended as channels 1-3, because the edge-aware smoothness loss needs the image and Keras hands a
@@ -17,16 +20,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
-import tensorflow as tf
 
 from configs import DepthConfig
-from data.images import ImageReadError, check_decodes, image_size
+from data.depth_io import read_depth
+from data.images import ImageReadError, check_decodes, image_size, read_image
 from data.layout import DatasetPaths, UnsafePathError, safe_join
 from data.splits import train_valid
-from training.colour_jitter import colour_jitter
-
-AUTOTUNE = tf.data.AUTOTUNE
+from training.batches import CachedLoads, IndexedBatches, default_workers
+from training.colour_jitter import colour_jitter_np
+from training.loader import use_tf_data
 
 
 @dataclass
@@ -101,108 +105,80 @@ def split_pairs(source: str | os.PathLike, val_split: float, seed: int) -> tuple
 
 
 # ----------------------------------------------------------------------------------------------
-# Element functions (each works eagerly and inside tf.data)
+# The NumPy loader (any backend)
 # ----------------------------------------------------------------------------------------------
-def decode_image(path: tf.Tensor) -> tf.Tensor:
-    """uint8 RGB (H, W, 3) from a PNG / JPEG / BMP / GIF file."""
-    img = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-    img.set_shape([None, None, 3])
-    return img
+def load_pair_np(image_path: str, depth_path: str, scale: float, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 image (H, W, 3) with an area filter when shrinking, depth (H, W, 1) metres nearest (0 = invalid)."""
+    img = read_image(image_path)
+    dep = read_depth(depth_path, scale)
+    shrink = img.shape[0] >= height and img.shape[1] >= width
+    img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    dep = cv2.resize(dep, (width, height), interpolation=cv2.INTER_NEAREST)
+    return img, dep[..., None]
 
 
-def decode_depth(path: tf.Tensor, scale: float) -> tf.Tensor:
-    """float32 metres (H, W, 1) from a 16-bit PNG (1/scale metre units) or a .npy of metres; invalid -> 0."""
-
-    def npy(p):
-        arr = np.load(np.asarray(p).item().decode(), allow_pickle=False).astype(np.float32)
-        return arr.reshape(arr.shape[0], arr.shape[1])
-
-    is_png = tf.strings.regex_full_match(tf.strings.lower(path), r".*\.png")
-    depth = tf.cond(
-        is_png,
-        lambda: tf.cast(tf.io.decode_png(tf.io.read_file(path), dtype=tf.uint16)[..., 0], tf.float32) / scale,
-        lambda: tf.numpy_function(npy, [path], tf.float32),
-    )
-    depth = tf.reshape(depth, tf.stack([tf.shape(depth)[0], tf.shape(depth)[1], 1]))
-    return tf.where(tf.math.is_finite(depth) & (depth > 0), depth, tf.zeros_like(depth))
-
-
-def resize_pair(image_u8: tf.Tensor, depth: tf.Tensor, height: int, width: int) -> tuple[tf.Tensor, tf.Tensor]:
-    """Image with an area (box) filter (stays uint8), depth nearest (invalid pixels never blend)."""
-    img = tf.cast(image_u8, tf.float32)
-    shrink = tf.logical_and(tf.shape(img)[0] >= height, tf.shape(img)[1] >= width)
-    img = tf.cond(shrink, lambda: tf.image.resize(img, [height, width], method="area"),  # a box filter: no aliasing
-                  lambda: tf.image.resize(img, [height, width], method="bilinear"))
-    img = tf.cast(tf.clip_by_value(tf.round(img), 0, 255), tf.uint8)
-    dep = tf.image.resize(depth, [height, width], method="nearest")
-    return img, dep
+def augment_geometry_np(image: np.ndarray, depth: np.ndarray, rng: np.random.Generator, max_scale: float = 1.25) -> tuple[np.ndarray, np.ndarray]:
+    """Random flip and scale-crop of one pair, resized back (bilinear image, nearest depth); depth values unchanged
+    (a crop resized back is a longer focal length, not a nearer scene). image (H, W, 3) float, depth (H, W, 1)."""
+    h, w = depth.shape[:2]
+    size = 1.0 / rng.uniform(1.0, max_scale)
+    y0, x0 = rng.uniform() * (1.0 - size), rng.uniform() * (1.0 - size)
+    flip = rng.uniform() < 0.5
+    # output pixel u (centre at u, edges at 0 and w) reads input pixel x0 * w + size * (u + 0.5) - 0.5;
+    # flipped, it reads the mirrored output position w - 1 - u
+    if flip:
+        row_x = [-size, 0.0, x0 * w + size * (w - 0.5) - 0.5]
+    else:
+        row_x = [size, 0.0, x0 * w + 0.5 * size - 0.5]
+    m = np.array([row_x, [0.0, size, y0 * h + 0.5 * size - 0.5]], np.float64)
+    flags = cv2.WARP_INVERSE_MAP
+    image = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_REPLICATE)
+    depth = cv2.warpAffine(depth[..., 0], m, (w, h), flags=cv2.INTER_NEAREST | flags, borderMode=cv2.BORDER_REPLICATE)
+    return image, depth[..., None]
 
 
-def augment_geometry(images: tf.Tensor, depths: tf.Tensor, seed: tf.Tensor, max_scale: float = 1.25) -> tuple[tf.Tensor, tf.Tensor]:
-    """Random flip and scale-crop of a batch, image and depth together, per sample.
+class DepthSamples:
+    """One training element at a time for training.batches.IndexedBatches: (image [0, 1], depth with the image appended)."""
 
-    One crop_and_resize call per batch does both (a box whose x1 > x2 is a mirrored crop): bilinear for
-    images, nearest for depth so invalid pixels never blend. Depth values are unchanged: a crop resized
-    back is a longer focal length, not a nearer scene.
-    Args:
-      images: (B, H, W, 3) float; depths: (B, H, W, 1); seed: int64 (2,) for the stateless random ops.
-    """
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 4)
-    b = tf.shape(images)[0]
-    size = 1.0 / tf.random.stateless_uniform([b], seeds[0], 1.0, max_scale)
-    y0 = tf.random.stateless_uniform([b], seeds[1]) * (1.0 - size)
-    x0 = tf.random.stateless_uniform([b], seeds[2]) * (1.0 - size)
-    flip = tf.random.stateless_uniform([b], seeds[3]) < 0.5
-    x_left, x_right = tf.where(flip, x0 + size, x0), tf.where(flip, x0, x0 + size)
-    boxes = tf.stack([y0, x_left, y0 + size, x_right], axis=1)
-    index = tf.range(b)
-    hw = tf.shape(images)[1:3]
-    images = tf.image.crop_and_resize(images, boxes, index, hw, method="bilinear")
-    depths = tf.image.crop_and_resize(depths, boxes, index, hw, method="nearest")
-    return images, depths
+    def __init__(self, cfg: DepthConfig, pairs: Pairs, training: bool, cache: bool):
+        self.h, self.w, self.scale = cfg.data.image_height, cfg.data.image_width, float(cfg.depth_scale)
+        self.pairs = pairs
+        self.augment = training and cfg.data.augment
+        self.resized = CachedLoads(self._load, len(pairs.ids), cache)
+
+    def _load(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        return load_pair_np(self.pairs.images[i], self.pairs.depths[i], self.scale, self.h, self.w)
+
+    def __call__(self, i: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        img, dep = self.resized(i)
+        image = img.astype(np.float32) / 255.0
+        if self.augment:
+            image, dep = augment_geometry_np(image, dep, rng)
+            image = colour_jitter_np(image[None], rng, brightness=0.1, contrast=0.2, saturation=0.2, hue=0.03)[0]
+        return image, np.concatenate([dep, image], axis=-1).astype(np.float32)
 
 
-def augment_colour(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Per-sample brightness, contrast, saturation and hue jitter of a batch in [0, 1]."""
-    return colour_jitter(images, seed, brightness=0.1, contrast=0.2, saturation=0.2, hue=0.03)
-
-
-def augment_batch(images: tf.Tensor, depths: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Geometry on images and depths together, then colour on the images only (a whole batch at once)."""
-    geo_seed, colour_seed = tf.unstack(tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2))
-    images, depths = augment_geometry(images, depths, geo_seed)
-    return augment_colour(images, colour_seed), depths
-
-
-def to_model_io(image: tf.Tensor, depth: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """(input image, target = depth with the image appended)."""
-    return image, tf.concat([depth, image], axis=-1)
-
-
-def make_dataset(cfg: DepthConfig, pairs: Pairs, training: bool, cache: bool | None = None, seed: int | None = None) -> tf.data.Dataset:
-    """Batched tf.data pipeline of (image (B, H, W, 3) in [0, 1], target (B, H, W, 4)).
+def make_dataset(cfg: DepthConfig, pairs: Pairs, training: bool, cache: bool | None = None, seed: int | None = None):
+    """Batches of (image (B, H, W, 3) in [0, 1], target (B, H, W, 4) = depth with the image appended): a tf.data
+    pipeline or a PyDataset, as `data.loader` says (auto: tf.data on the TensorFlow backend).
 
     Args:
       training: shuffle and augment (when cfg.data.augment).
       cache: keep decoded, resized pairs in memory (default: when they fit in cfg.data.cache_mb).
     """
-    h, w = cfg.data.image_height, cfg.data.image_width
-    n = len(pairs.ids)
-    if n == 0:
+    if not pairs.ids:
         raise ValueError("no image/depth pairs to load")
-    ds = tf.data.Dataset.from_tensor_slices((pairs.images, pairs.depths))
-    scale = float(cfg.depth_scale)
-    ds = ds.map(lambda i, d: resize_pair(decode_image(i), decode_depth(d, scale), h, w), num_parallel_calls=AUTOTUNE)
+    seed = cfg.train.seed if seed is None else seed
+    if use_tf_data(cfg.data.loader):
+        from depth.tf_data import make_tf_dataset
+
+        return make_tf_dataset(cfg, pairs, training, cache, seed)
+    h, w, n = cfg.data.image_height, cfg.data.image_width, len(pairs.ids)
     if cache is None:
         cache = n * h * w * 7 / 2**20 <= cfg.data.cache_mb  # uint8 image + float32 depth
-    if cache:
-        ds = ds.cache()
-    seed = cfg.train.seed if seed is None else seed
-    if training:
-        ds = ds.shuffle(min(n, 2048), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(cfg.data.batch_size, drop_remainder=training and n >= cfg.data.batch_size)
-    ds = ds.map(lambda i, d: (tf.cast(i, tf.float32) / 255.0, d), num_parallel_calls=AUTOTUNE)
-    if training and cfg.data.augment:  # whole batches at once: far fewer, larger ops than per image
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(lambda pair, s: augment_batch(pair[0], pair[1], s), num_parallel_calls=AUTOTUNE)
-    return ds.map(to_model_io, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+    workers = default_workers(cfg.data.workers) if training else 1
+    loads = DepthSamples(cfg, pairs, training, cache)
+    if cache and workers > 1:
+        loads.resized.preload(workers, "depth: decoding")
+    return IndexedBatches(n, cfg.data.batch_size, loads, training, seed=seed, steps=cfg.train.steps_per_epoch if training else 0,
+                          workers=workers)

@@ -24,7 +24,7 @@ from data.figures import figure_png, pyplot
 from data.images import ImageReadError, read_image, write_image
 from data.inputs import ItemReport, iter_images, list_inputs
 from depth.metrics import METRIC_NAMES, depth_metrics, median_scaled, ssim_map_np, valid_pixels
-from training.model_files import load_model as load_model_file
+from tasks.model_files import load_model as load_model_file
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,25 +228,52 @@ def evaluate(data: str, out: str, cfg: DepthConfig, model_path: str | None = Non
 
 
 def augment_preview(cfg: DepthConfig, data: str, out: str, n: int = 6, variants: int = 3) -> Path:
-    """A grid: per row one training pair as loaded, then `variants` augmentations of it (image above its depth)."""
-    import tensorflow as tf
-
-    from depth.data import augment_batch, decode_depth, decode_image, list_pairs, resize_pair
+    """A grid: per row one training pair as loaded, then `variants` augmentations of it (image above its depth), by the
+    loader training would use (`data.loader`)."""
+    from depth.data import list_pairs
+    from training.loader import use_tf_data
 
     pairs = list_pairs(data)
     if not pairs.ids:
         raise ValueError(f"{data}: no image/depth pairs ({len(pairs.skipped)} skipped)")
-    h, w = cfg.data.image_height, cfg.data.image_width
+    variants_of = _tf_variants if use_tf_data(cfg.data.loader) else _np_variants
     rows = []
     for k, (image_path, depth_path) in enumerate(zip(pairs.images[:n], pairs.depths[:n], strict=True)):
-        img, dep = resize_pair(decode_image(image_path), decode_depth(depth_path, cfg.depth_scale), h, w)
-        img = tf.cast(img, tf.float32) / 255.0
-        lo, hi = np.percentile(dep.numpy()[dep.numpy() > 0], [1, 99]) if (dep.numpy() > 0).any() else (0.0, 1.0)
-        cells = [(img.numpy(), dep.numpy()[..., 0])]
-        for v in range(variants):
-            a, d = augment_batch(img[None], dep[None], tf.constant([cfg.train.seed + k, v], tf.int64))
-            cells.append((a.numpy()[0], d.numpy()[0, ..., 0]))
+        cells = variants_of(cfg, image_path, depth_path, k, variants)
+        dep = cells[0][1]
+        lo, hi = np.percentile(dep[dep > 0], [1, 99]) if (dep > 0).any() else (0.0, 1.0)
         rows.append(np.hstack([np.vstack([(c[0] * 255).astype(np.uint8), colour_depth(c[1], lo, hi)]) for c in cells]))
     grid = np.vstack([np.pad(r, ((0, 4), (0, 0), (0, 0)), constant_values=30) for r in rows])
     write_image(out, grid)
     return Path(out)
+
+
+def _tf_variants(cfg: DepthConfig, image_path: str, depth_path: str, k: int, variants: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(image [0, 1], depth) as loaded, then augmented by the tf.data pipeline's ops."""
+    import tensorflow as tf
+
+    from depth.tf_data import augment_batch, decode_depth, decode_image, resize_pair
+
+    img, dep = resize_pair(decode_image(image_path), decode_depth(depth_path, cfg.depth_scale), cfg.data.image_height, cfg.data.image_width)
+    img = tf.cast(img, tf.float32) / 255.0
+    cells = [(img.numpy(), dep.numpy()[..., 0])]
+    for v in range(variants):
+        a, d = augment_batch(img[None], dep[None], tf.constant([cfg.train.seed + k, v], tf.int64))
+        cells.append((a.numpy()[0], d.numpy()[0, ..., 0]))
+    return cells
+
+
+def _np_variants(cfg: DepthConfig, image_path: str, depth_path: str, k: int, variants: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(image [0, 1], depth) as loaded, then augmented by the PyDataset loader's NumPy functions."""
+    from depth.data import augment_geometry_np, load_pair_np
+    from training.colour_jitter import colour_jitter_np
+
+    img, dep = load_pair_np(image_path, depth_path, cfg.depth_scale, cfg.data.image_height, cfg.data.image_width)
+    img = img.astype(np.float32) / 255.0
+    cells = [(img, dep[..., 0])]
+    for v in range(variants):
+        rng = np.random.default_rng([cfg.train.seed + k, v])
+        a, d = augment_geometry_np(img, dep, rng)
+        a = colour_jitter_np(a[None], rng, brightness=0.1, contrast=0.2, saturation=0.2, hue=0.03)[0]
+        cells.append((a, d[..., 0]))
+    return cells

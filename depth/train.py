@@ -9,7 +9,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from configs import DepthConfig
 from data.contact_sheet import colour_depth, colour_scalar
@@ -17,6 +16,8 @@ from depth.data import make_dataset, split_pairs
 from depth.losses import DepthLoss
 from depth.metrics import abs_rel, delta1
 from depth.model import build_model
+from tasks.backend import tensorflow_available
+from training.batches import first_batch
 from training.fit import begin, epoch_steps, fit, load_or_build
 from training.model_files import init_from
 
@@ -35,6 +36,9 @@ class DepthPanels(keras.callbacks.Callback):
 
     def __init__(self, batch: tuple[np.ndarray, np.ndarray], log_dir: Path):
         super().__init__()
+        import tensorflow as tf  # TensorBoard images need TensorFlow (added only where it can be imported)
+
+        self.tf = tf
         self.images, self.targets = batch
         self.writer = tf.summary.create_file_writer(str(log_dir / "images"))
 
@@ -42,7 +46,7 @@ class DepthPanels(keras.callbacks.Callback):
         pred = self.model.predict(self.images, verbose=0)
         panels = np.stack([depth_panel(i, t[..., 0], p[..., 0]) for i, t, p in zip(self.images, self.targets, pred, strict=True)])
         with self.writer.as_default():
-            tf.summary.image("image | truth | prediction | error", panels, step=epoch + 1, max_outputs=len(panels))
+            self.tf.summary.image("image | truth | prediction | error", panels, step=epoch + 1, max_outputs=len(panels))
         self.writer.flush()
 
 
@@ -62,10 +66,11 @@ def train(cfg: DepthConfig, data: str, run_path: str | Path, log: Callable[[str]
     val_ds = make_dataset(data_cfg, val_pairs, training=False) if val_pairs.ids else None
     train_ds, steps, fit_steps = epoch_steps(make_dataset(data_cfg, train_pairs, training=True), len(train_pairs.ids), data_cfg)
     extra = []
-    if cfg.results.panels and val_ds is not None:
-        panel_ds = make_dataset(cfg, val_pairs, training=False, cache=False)  # reading part of a cached set would discard its cache
-        images, targets = next(iter(panel_ds.unbatch().batch(cfg.results.panels)))
-        extra.append(DepthPanels((images.numpy(), targets.numpy()), run.logs))
+    if cfg.results.panels and val_ds is not None and tensorflow_available():
+        keep = [i < cfg.results.panels for i in range(len(val_pairs.ids))]
+        panel_ds = make_dataset(cfg, val_pairs.subset(keep), training=False, cache=False)  # reading part of a cached set would discard its cache
+        images, targets = first_batch(panel_ds)
+        extra.append(DepthPanels((images[: cfg.results.panels], targets[: cfg.results.panels]), run.logs))
     log(f"training on {len(train_pairs.ids)} pairs, validating on {len(val_pairs.ids)}, {steps} steps per epoch -> {run.path}")
     with strategy.scope():
         model = load_or_build(run, state, lambda: compile_model(cfg, steps))

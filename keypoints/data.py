@@ -1,8 +1,11 @@
-"""Keypoint training data: images and their corners from the dataset layout's VIA annotations, as tf.data.
+"""Keypoint training data: images and their corners from the dataset layout's VIA annotations.
 
 Per element: decode -> resize to the model input (the corners move with it) -> [cache] ->
 albumentations augmentation (training) -> the target: corners in normalised image coordinates,
 n = (x + 0.5) / width, which stay exact under any resize, so predictions map back to any image size.
+
+Two loaders give the same elements (`data.loader`): tf.data (keypoints/tf_data.py; the TensorFlow backend's
+default) and a keras.utils.PyDataset with NumPy / OpenCV in worker processes (this module; any backend).
 """
 
 from __future__ import annotations
@@ -11,18 +14,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
-import tensorflow as tf
 
 from configs import KeypointsConfig
 from data.corners import canonical_order
-from data.images import check_decodes, image_size
+from data.images import check_decodes, image_size, read_image
 from data.layout import DatasetPaths, UnsafePathError, safe_join
 from data.splits import train_valid
 from data.via import ViaFormatError, corners_from_regions, read_via
 from keypoints.augment import augment, build_transform
-
-AUTOTUNE = tf.data.AUTOTUNE
+from training.batches import CachedLoads, IndexedBatches, default_workers
+from training.loader import use_tf_data
 
 
 @dataclass
@@ -92,43 +95,51 @@ def to_pixels(points_norm: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(points_norm, np.float64) * np.array([width, height], np.float64) - 0.5
 
 
-def load_resized(path: tf.Tensor, corners_px: tf.Tensor, size_wh: tf.Tensor, height: int, width: int) -> tuple[tf.Tensor, tf.Tensor]:
-    """uint8 image resized to (height, width) and its corners moved with it (pixels of the resized image)."""
-    img = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-    img = tf.image.resize(tf.cast(img, tf.float32), [height, width], method="bilinear", antialias=True)
-    img = tf.cast(tf.clip_by_value(tf.round(img), 0, 255), tf.uint8)
-    img.set_shape([height, width, 3])
-    scale = tf.constant([width, height], tf.float32) / tf.cast(size_wh, tf.float32)
-    return img, (corners_px + 0.5) * scale - 0.5
+def load_resized_np(path: str, corners_px: np.ndarray, size_wh: tuple[int, int], height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 image resized to (height, width) (area filter when shrinking) and its corners moved with it."""
+    img = read_image(path)
+    shrink = img.shape[0] >= height and img.shape[1] >= width
+    img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    scale = np.array([width, height], np.float64) / np.asarray(size_wh, np.float64)
+    return img, (np.asarray(corners_px, np.float64) + 0.5) * scale - 0.5
 
 
-def make_dataset(cfg: KeypointsConfig, samples: Samples, training: bool, seed: int | None = None) -> tf.data.Dataset:
-    """Batched (image float32 [0, 255] (B, H, W, 3), corners normalised (B, 2K))."""
-    h, w = cfg.data.image_height, cfg.data.image_width
-    k = cfg.model.num_keypoints
+class KeypointSamples:
+    """One training element at a time, for training.batches.IndexedBatches (picklable for worker processes)."""
+
+    def __init__(self, cfg: KeypointsConfig, samples: Samples, training: bool, seed: int, cache: bool):
+        self.h, self.w = cfg.data.image_height, cfg.data.image_width
+        self.samples = samples
+        self.transform = build_transform(cfg.augment, seed=seed) if training and cfg.data.augment else None
+        self.resized = CachedLoads(self._load, len(samples.ids), cache)
+
+    def _load(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        s = self.samples
+        return load_resized_np(s.images[i], s.corners[i], s.sizes[i], self.h, self.w)
+
+    def __call__(self, i: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        img, pts = self.resized(i)
+        if self.transform is not None:
+            self.transform.set_random_seed(int(rng.integers(2**31 - 1)))
+            img, pts = augment(self.transform, img, pts)
+        target = ((np.asarray(pts, np.float64) + 0.5) / np.array([self.w, self.h], np.float64)).reshape(-1)
+        return img.astype(np.float32), target.astype(np.float32)
+
+
+def make_dataset(cfg: KeypointsConfig, samples: Samples, training: bool, seed: int | None = None):
+    """Batched (image float32 [0, 255] (B, H, W, 3), corners normalised (B, 2K)): a tf.data.Dataset or a PyDataset,
+    as `data.loader` says (auto: tf.data on the TensorFlow backend)."""
     if not samples.ids:
         raise ValueError("no annotated images to load")
-    ds = tf.data.Dataset.from_tensor_slices((samples.images, np.stack(samples.corners).astype(np.float32),
-                                             np.array(samples.sizes, np.int32)))
-    ds = ds.map(lambda p, c, s: load_resized(p, c, s, h, w), num_parallel_calls=AUTOTUNE)
-    if len(samples.ids) * h * w * 3 / 2**20 <= cfg.data.cache_mb:
-        ds = ds.cache()
-    if training:
-        ds = ds.shuffle(min(len(samples.ids), 2048), seed=cfg.train.seed if seed is None else seed, reshuffle_each_iteration=True)
-    if training and cfg.data.augment:
-        transform = build_transform(cfg.augment, seed=cfg.train.seed if seed is None else seed)
+    seed = cfg.train.seed if seed is None else seed
+    if use_tf_data(cfg.data.loader):
+        from keypoints.tf_data import make_tf_dataset
 
-        def aug(image, pts):
-            out, moved = augment(transform, image, pts)
-            return out, moved.astype(np.float32)
-
-        def tf_aug(image, pts):
-            image, pts = tf.numpy_function(aug, [image, pts], [tf.uint8, tf.float32])
-            image.set_shape([h, w, 3])
-            pts.set_shape([k, 2])
-            return image, pts
-
-        ds = ds.map(tf_aug, num_parallel_calls=AUTOTUNE)
-    norm = tf.constant([w, h], tf.float32)
-    ds = ds.map(lambda image, pts: (tf.cast(image, tf.float32), tf.reshape((pts + 0.5) / norm, [2 * k])), num_parallel_calls=AUTOTUNE)
-    return ds.batch(cfg.data.batch_size, drop_remainder=training and len(samples.ids) >= cfg.data.batch_size).prefetch(AUTOTUNE)
+        return make_tf_dataset(cfg, samples, training, seed)
+    h, w, n = cfg.data.image_height, cfg.data.image_width, len(samples.ids)
+    workers = default_workers(cfg.data.workers) if training else 1
+    loads = KeypointSamples(cfg, samples, training, seed, cache=n * h * w * 3 / 2**20 <= cfg.data.cache_mb)
+    if loads.resized.keep and workers > 1:
+        loads.resized.preload(workers, "keypoints: decoding")
+    return IndexedBatches(n, cfg.data.batch_size, loads, training, seed=seed, steps=cfg.train.steps_per_epoch if training else 0,
+                          workers=workers)

@@ -23,7 +23,7 @@ from data.via import ViaFormatError, ViaImage, corners_from_regions, polyline_re
 from keypoints.data import list_samples, to_pixels
 from keypoints.draw import draw_points
 from keypoints.metrics import METRIC_NAMES, corner_errors, keypoint_metrics
-from training.model_files import load_model as load_model_file
+from tasks.model_files import load_model as load_model_file
 
 
 def load_model(path: str | os.PathLike):

@@ -11,13 +11,14 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from configs import KeypointsConfig
 from keypoints.data import make_dataset, split_samples, to_pixels
 from keypoints.draw import draw_points
 from keypoints.losses import CornerError, CyclicCornerLoss
 from keypoints.model import BACKBONE, build_model
+from tasks.backend import tensorflow_available
+from training.batches import first_batch
 from training.fit import begin, epoch_steps
 from training.model_files import init_from
 from training.staged import Stages, head_epochs, staged_fit
@@ -28,6 +29,9 @@ class CornerPanels(keras.callbacks.Callback):
 
     def __init__(self, images: np.ndarray, targets: np.ndarray, log_dir: Path, k: int):
         super().__init__()
+        import tensorflow as tf  # TensorBoard images need TensorFlow (added only where it can be imported)
+
+        self.tf = tf
         self.images, self.targets, self.k = images, targets, k
         self.writer = tf.summary.create_file_writer(str(log_dir / "images"))
 
@@ -39,7 +43,7 @@ class CornerPanels(keras.callbacks.Callback):
             canvas = draw_points(img.astype(np.uint8), to_pixels(t.reshape(self.k, 2), w, h), (40, 220, 40))
             panels.append(draw_points(canvas, to_pixels(p.reshape(self.k, 2), w, h), (255, 60, 60)))
         with self.writer.as_default():
-            tf.summary.image("corners: true green, predicted red", np.stack(panels), step=epoch + 1, max_outputs=len(panels))
+            self.tf.summary.image("corners: true green, predicted red", np.stack(panels), step=epoch + 1, max_outputs=len(panels))
         self.writer.flush()
 
 
@@ -56,9 +60,9 @@ def train(cfg: KeypointsConfig, data: str, run_path: str | Path, log: Callable[[
     val_ds = make_dataset(data_cfg, val_s, training=False) if val_s.ids else None
     train_ds, steps, fit_steps = epoch_steps(make_dataset(data_cfg, train_s, training=True), len(train_s.ids), data_cfg)
     extra = []
-    if cfg.results.panels and val_ds is not None:
-        images, targets = next(iter(make_dataset(cfg, val_s.subset([i < cfg.results.panels for i in range(len(val_s.ids))]), False)))
-        extra.append(CornerPanels(images.numpy(), targets.numpy(), run.logs, cfg.model.num_keypoints))
+    if cfg.results.panels and val_ds is not None and tensorflow_available():
+        images, targets = first_batch(make_dataset(cfg, val_s.subset([i < cfg.results.panels for i in range(len(val_s.ids))]), False))
+        extra.append(CornerPanels(images, targets, run.logs, cfg.model.num_keypoints))
     stages = Stages(build=lambda: init_from(build_model(cfg), cfg.init), compile=lambda m, lr, n: _compile(m, cfg, lr, n), backbone=BACKBONE,
                     unfreeze=cfg.model.unfreeze_from, pretrained=cfg.model.weights != "none", task="keypoints")
     first = head_epochs(stages, cfg.train)

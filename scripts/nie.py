@@ -68,50 +68,33 @@ def cmd_split(args: argparse.Namespace) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> str:
+    from tasks import registry
     from training.run_dir import default_run_path
 
-    cfg = _config(args.task, args.preset, args.overrides)
+    record = registry.get(args.task)
+    cfg = _config(record.config, args.preset, args.overrides)
     if args.list_layers:
-        if args.task == "classifier":
-            from classifier.model import build_model, layer_table
-        elif args.task == "keypoints":
-            from keypoints.model import build_model, layer_table
-        else:
+        if record.layer_table is None:
             raise CommandError(f"--list-layers is for models with a pretrained backbone, not {args.task}")
-
-        cfg.model.weights = "none"  # the table needs the architecture only
-        print(layer_table(build_model(cfg)))
+        print(record.layer_table(cfg))
         return "backbone layers listed; pass a name or index as model.unfreeze_from"
     if not args.data:
         raise CommandError("--data is required")
+    _check_exists(args.data, "--data")
     run = Path(args.run) if args.run else default_run_path(args.task, args.preset)
-    if args.task == "depth":
-        from depth.train import train
-    elif args.task == "keypoints":
-        from keypoints.train import train
-    else:
-        from classifier.train import train
-    result = train(cfg, args.data, run)
+    result = record.train(cfg, args.data, run)
     resumed = f", resumed after epoch {result['resumed_from']}" if result["resumed_from"] else ""
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in result.items() if k.startswith(("loss", "val_")))
     return f"{args.task}: {result['epochs']} epochs{resumed}; {metrics} -> {result['run']}"
 
 
 def cmd_predict(args: argparse.Namespace) -> str:
-    cfg = _config(args.task, None, args.overrides)
-    if args.task == "depth":
-        from depth.results import predict_folder
+    from tasks import registry
 
-        where = f"{args.out}/depth (mm PNG), {args.out}/colour"
-    elif args.task == "keypoints":
-        from keypoints.results import predict_folder
-
-        where = f"{args.out} (JSON + picture per image, predictions_via.json)"
-    else:
-        from classifier.results import predict_folder
-
-        where = f"{args.out}/predictions.csv, a picture per image, gallery.png"
-    report = predict_folder(args.model, args.input, args.out, cfg)
+    record = registry.get(args.task)
+    cfg = _config(record.config, None, args.overrides)
+    _check_exists(args.input, "--input")
+    report, where = record.predict(args.model, args.input, args.out, cfg)
     for name, reason in report.skipped:
         print(f"skipped {name}: {reason}")
     if not report.done:
@@ -132,73 +115,19 @@ def cmd_errormap(args: argparse.Namespace) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> str:
-    models, preds = args.model or [], args.pred or []
-    if not models and not preds:
-        if args.task != "fill":
-            raise CommandError("give --model or --pred")
-        import configs
+    from tasks import registry
 
-        models = [configs.apply_overrides(configs.VolumeConfig(), args.overrides).models_dir]  # the shipped models
-    if args.task == "keypoints":
-        from keypoints.results import evaluate as evaluate_keypoints
-
-        cfg = _config("keypoints", None, args.overrides)
-        m = evaluate_keypoints(args.data, args.out, cfg, models=models, preds=preds)
-        if "sources" in m:
-            return f"{len(m['sources'])} sources compared, best {m['best']} -> {args.out}/comparison.md"
-        for item in m["skipped"]:
-            print(f"skipped {item['id']}: {item['reason']}")
-        return (f"{m['n']} images: iou {m['iou']:.4f}, mean_px {m['mean_px']:.2f}, mean_pct_diag {m['mean_pct_diag']:.3f}, "
-                f"pck_05 {m['pck_05']:.3f} -> {args.out}/metrics.json")
-    if args.task == "classifier":
-        if len(models) != 1 or preds:
-            raise CommandError("evaluate classifier takes one --model")
-        from classifier.results import evaluate as evaluate_classifier
-
-        cfg = _config("classifier", None, args.overrides)
-        m = evaluate_classifier(args.data, args.out, cfg, models[0])
-        for item in m["skipped"]:
-            print(f"skipped {item['id']}: {item['reason']}")
-        f1 = ", ".join(f"f1 {c} {v:.4f}" for c, v in m["f1"].items())
-        return f"{m['n']} images: accuracy {m['accuracy']:.4f}, {f1}, confusion {m['confusion']} -> {args.out}/metrics.json"
-    if args.task == "fill":
-        if len(models) + len(preds) != 1:
-            raise CommandError("evaluate fill takes one --model (a models folder) or one --pred (a summary.csv)")
-        from volume.chain import load_models
-        from volume.evaluate import evaluate as evaluate_fill
-
-        cfg = _config("volume", None, args.overrides)
-        m = evaluate_fill(args.data, args.out, cfg, models=load_models(models[0], cfg.use_classifier) if models else None,
-                          pred=preds[0] if preds else None)
-        for item in m.get("skipped", []):
-            print(f"skipped {item['id']}: {item['reason']}")
-        for name, row in m.get("methods", {}).items():
-            print(f"  {name:<22} mae {row['mae_pp']:6.2f} pp  bias {row['bias_pp']:+6.2f}  class_accuracy {row['class_accuracy']:.3f}")
-        return (f"{m['n']} images: mae {m['mae_pp']:.2f} pp, max {m['max_err_pp']:.1f} pp, overfill_accuracy "
-                f"{m['overfill_accuracy']:.3f}, class_accuracy {m['class_accuracy']:.3f} -> {args.out}/metrics.json")
-    if len(models) + len(preds) != 1:
-        raise CommandError("evaluate depth takes one --model or one --pred")
-    from depth.results import evaluate
-
-    cfg = _config("depth", None, args.overrides)
-    m = evaluate(args.data, args.out, cfg, model_path=models[0] if models else None, pred_dir=preds[0] if preds else None)
-    for item in m["skipped"]:
-        print(f"skipped {item['id']}: {item['reason']}")
-    s = m["median_scaled"]
-    return (f"{m['n']} images: abs_rel {m['abs_rel']:.4f}, delta1 {m['delta1']:.4f}, rmse {m['rmse']:.4f} m, ssim {m['ssim']:.4f}; "
-            f"median-scaled abs_rel {s['abs_rel']:.4f}, delta1 {s['delta1']:.4f} -> {args.out}/metrics.json")
+    record = registry.get(args.task)
+    cfg = _config(record.config, None, args.overrides)
+    return record.evaluate(args.data, args.out, cfg, args.model or [], args.pred or [], print)
 
 
 def cmd_augment_preview(args: argparse.Namespace) -> str:
-    cfg = _config(args.task, args.preset, args.overrides)
-    if args.task == "depth":
-        from depth.results import augment_preview
-    elif args.task == "keypoints":
-        from keypoints.results import augment_preview
-    else:
-        from classifier.results import augment_preview
+    from tasks import registry
 
-    out = augment_preview(cfg, args.data, args.out)
+    record = registry.get(args.task)
+    cfg = _config(record.config, args.preset, args.overrides)
+    out = record.preview(cfg, args.data, args.out)
     return f"augmentation preview -> {out}"
 
 
@@ -209,10 +138,11 @@ def cmd_fill(args: argparse.Namespace) -> str:
     cfg = _config("volume", None, args.overrides)
     box = parse_box(args.box) if args.box else None
     models_dir = args.models or cfg.models_dir
+    runner = _runner(args.backend)
     if args.oracle:  # ground-truth corners and depth; the classifier (if any) still labels
-        models = classifier_only(models_dir) if cfg.use_classifier else None
+        models = classifier_only(models_dir, runner) if cfg.use_classifier else None
     else:
-        models = load_models(models_dir, need_classifier=cfg.use_classifier, backend=args.backend)
+        models = load_models(models_dir, need_classifier=cfg.use_classifier, runner=runner)
     run = fill_folder(args.input, args.out, cfg, models, oracle=args.oracle, box=box)
     for name, reason in run.report.skipped:
         print(f"skipped {name}: {reason}")
@@ -223,6 +153,22 @@ def cmd_fill(args: argparse.Namespace) -> str:
     mean_fill = sum(r["fill"] for r in run.records) / n
     return (f"{n} images, {len(run.report.skipped)} skipped; mean fill {100 * mean_fill:.1f} %; per image: {stages} "
             f"-> {args.out}/index.html")
+
+
+def _runner(name: str):
+    """The fill chain's model runner: Keras (.keras files) or onnxruntime (.onnx files of nie export)."""
+    if name == "onnx":
+        from deploy.onnx_model import onnx_runner
+
+        return onnx_runner()
+    from tasks.record import keras_runner
+
+    return keras_runner()
+
+
+def _check_exists(path: str, option: str) -> None:
+    if not Path(path).exists():
+        raise CommandError(f"{option} {path}: no such file or folder")
 
 
 def cmd_export(args: argparse.Namespace) -> str:
@@ -298,6 +244,9 @@ def _add_overrides(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import configs
+    from tasks import registry  # the task records only: no Keras, no TensorFlow
+
     parser = argparse.ArgumentParser(prog="nie", description="Neural Image Enhancer: how full is this box, from one photo.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -332,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model (classifier, keypoints, depth) with a run directory that resumes",
                        description="Trains a task's model; re-running the same command on the same run directory resumes it.")
-    p.add_argument("task", choices=["classifier", "keypoints", "depth"])
+    p.add_argument("task", choices=registry.names("train"))
     p.add_argument("--data", help="dataset root (depth: or a CSV of image,depth paths; classifier: or a folder of class folders)")
     p.add_argument("--run", help="run directory (default runs/<task>/<preset or default>)")
     p.add_argument("--list-layers", action="store_true", help="print the backbone's layer table (for model.unfreeze_from) and stop")
@@ -342,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="run a trained model on an image or a folder",
                        description="depth: writes OUT/depth/<name>.png (16-bit, 1/depth_scale m) and OUT/colour/<name>.png.")
-    p.add_argument("task", choices=["classifier", "keypoints", "depth"])
+    p.add_argument("task", choices=registry.names("predict"))
     p.add_argument("--model", required=True, help="a .keras file or a run directory (its best.keras)")
     p.add_argument("--input", required=True, help="an image or a folder of images")
     p.add_argument("--out", required=True, help="output folder")
@@ -359,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="score a model or saved predictions on a dataset",
                        description="Writes OUT/metrics.json with the conventions' metric names, plus plots.")
-    p.add_argument("task", choices=["classifier", "keypoints", "depth", "fill"])
+    p.add_argument("task", choices=registry.names("evaluate"))
     p.add_argument("--model", action="append",
                    help="a .keras file or a run directory (keypoints: repeat to compare); fill: a models folder (e.g. models)")
     p.add_argument("--pred", action="append",
@@ -372,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("augment-preview", help="a grid of training samples after augmentation",
                        description="Shows what the training pipeline feeds the model: each sample, then augmented variants.")
-    p.add_argument("task", choices=["classifier", "keypoints", "depth"])
+    p.add_argument("task", choices=registry.names("preview"))
     p.add_argument("--data", required=True, help="dataset root")
     p.add_argument("--out", required=True, help="output PNG")
     p.add_argument("--preset", help="a preset from configs.py (sets the input size)")
@@ -402,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("config", help="print a task's resolved config (with a preset and overrides)",
                        description="Prints the resolved config as YAML: the keys that key=value overrides accept.")
-    p.add_argument("task", choices=["synth", "classifier", "keypoints", "depth", "volume"])
+    p.add_argument("task", choices=list(configs.CONFIG_TYPES))
     p.add_argument("--preset", help="start from this preset")
     _add_overrides(p)
     p.set_defaults(func=cmd_config)

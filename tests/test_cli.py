@@ -100,6 +100,9 @@ def test_depth_commands_refuse_bad_input_in_one_line(tmp_path, capsys, synth_dat
     assert "cannot load as a Keras model" in capsys.readouterr().err
     assert main(["errormap", "--gt", str(synth_dataset / "depth"), "--pred", str(synth_dataset / "depth" / "000000.png"), "--out", str(tmp_path / "m")]) == 2
     assert "both be files or both folders" in capsys.readouterr().err
+    assert main(["train", "depth", "--data", str(tmp_path / "missing"), "--run", str(tmp_path / "r")]) == 2
+    assert "--data" in (err := capsys.readouterr().err) and "no such file or folder" in err
+    (tmp_path / "empty").mkdir()
     assert main(["train", "depth", "--data", str(tmp_path / "empty"), "--run", str(tmp_path / "r")]) == 2
     assert "no images/ folder" in capsys.readouterr().err
     assert main(["evaluate", "fill", "--model", "m", "--data", str(synth_dataset), "--out", str(tmp_path / "f")]) == 2
@@ -129,3 +132,15 @@ def test_keypoint_commands(tmp_path, capsys, synth_dataset):
     assert "one --model or one --pred" in capsys.readouterr().err
     assert main(["train", "keypoints", "--list-layers", "--preset", "keypoints_smoke"]) == 0
     assert "block_13_expand" in capsys.readouterr().out
+
+
+def test_a_multi_line_error_is_printed_as_its_first_line_only(monkeypatch, capsys):
+    import scripts.nie as nie
+
+    def fails(args):
+        raise ValueError("first line\nsecond line\nthird line")
+
+    monkeypatch.delenv("NIE_DEBUG", raising=False)
+    monkeypatch.setattr(nie, "cmd_config", fails)
+    assert nie.main(["config", "depth"]) == 2
+    assert capsys.readouterr().err == "nie config: error: first line\n"

@@ -3,6 +3,8 @@ Dockerfile copies exists, and every command the compose file runs exists in the 
 
 from __future__ import annotations
 
+import re
+
 import shlex
 import sys
 from pathlib import Path
@@ -32,12 +34,17 @@ def test_dockerfile_copies_what_exists_and_installs_the_gpu_pins():
     for sources in copies:
         for src in sources:
             assert (ROOT / src).exists(), f"Dockerfile copies {src}, which is not in the repository"
+    copied = {src for word, rest in steps if word == "COPY" for src in rest.split()[:-1]}
+    packages = re.search(r"include = \[([^\]]+)\]", (ROOT / "pyproject.toml").read_text()).group(1)
+    for package in re.findall(r'"(\w+)\*"', packages):
+        assert package in copied, f"the Dockerfile does not copy the package {package}/"
     runs = " ".join(rest for word, rest in steps if word == "RUN")
     assert "pip install -r requirements-gpu.txt" in runs and "pip install --no-deps --no-build-isolation -e ." in runs
     gpu = (ROOT / "requirements-gpu.txt").read_text()
     cpu = (ROOT / "requirements.txt").read_text()
     assert "tensorflow[and-cuda]==2.21.0" in gpu
-    pins = {line.split("==")[0] for line in cpu.splitlines() if "==" in line and not line.startswith(("tensorflow", "pytest"))}
+    # test-only pins stay out of the image: pytest, and jax (the tests' second Keras backend; the image runs TensorFlow)
+    pins = {line.split("==")[0] for line in cpu.splitlines() if "==" in line and not line.startswith(("tensorflow", "pytest", "jax"))}
     assert all(f"{p}==" in gpu for p in pins), "requirements-gpu.txt must pin what requirements.txt pins"
 
 

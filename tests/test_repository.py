@@ -32,3 +32,29 @@ def test_makefile_targets_and_ci():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     ignored = (ROOT / ".gitignore").read_text().split()
     assert {".venv/", "datasets/", "runs/"} <= set(ignored)
+
+
+def test_torch_requirements_pin_what_the_cpu_ones_pin_and_no_tensorflow():
+    torch_reqs = dict(line.split("==") for line in _requirements("requirements-torch.txt"))
+    cpu = dict(line.split("==") for line in _requirements("requirements.txt"))
+    assert not [name for name in torch_reqs if "tensorflow" in name or name in ("tf2onnx", "tensorboard")]
+    for name, version in torch_reqs.items():
+        if name in cpu:
+            assert cpu[name] == version, name
+    assert {"keras", "albumentations", "numpy", "opencv-python-headless"} <= set(torch_reqs)
+
+
+def test_gpu_recipe_scripts_parse_and_name_existing_presets():
+    import subprocess
+
+    import configs
+
+    for script in ("gpu_train.sh", "gpu_wheels.sh"):
+        assert subprocess.run(["bash", "-n", str(ROOT / "scripts" / script)]).returncode == 0, script
+    for task in ("keypoints", "depth"):
+        assert configs.get_preset(f"{task}_gpu")[0] == task
+        assert configs.get_preset(f"{task}_smoke")[0] == task  # the recipe's dry run
+    wheels = (ROOT / "scripts" / "gpu_wheels.sh").read_text()
+    missing = re.search(r'MISSING="([^"]+)"', wheels).group(1).split()
+    pinned = {line.split("==")[0] for line in _requirements("requirements-torch.txt")}
+    assert set(missing) <= pinned

@@ -1,22 +1,53 @@
 """Per-sample colour jitter of an image batch (brightness, contrast, saturation, hue), drawn from a seed.
 
-Used by the training pipelines of every task, in tf.data or eagerly. Stateless: the same seed gives the
-same output, which is what previews and tests need; training passes a fresh seed per batch.
+Two implementations of the same operation: `colour_jitter` in TensorFlow ops (tf.data pipelines and the
+classifier's Keras layer; stateless: the same seed gives the same output) and `colour_jitter_np` in NumPy
+(the PyDataset loaders of every backend; drawn from a numpy Generator). `apply_colour_np` applies given
+factors, which is how the two are checked against each other.
 """
 
 from __future__ import annotations
 
 import math
 
-import tensorflow as tf
+import numpy as np
 
-_RGB_TO_YIQ = tf.constant([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], tf.float32)
-_LUMA = tf.constant([0.299, 0.587, 0.114], tf.float32)
+RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], np.float32)
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
-def colour_jitter(images: tf.Tensor, seed: tf.Tensor, brightness: float, contrast: float, saturation: float, hue: float,
-                  value_range: float = 1.0) -> tf.Tensor:
-    """Jitters a float batch (B, H, W, 3) in [0, value_range]; each image draws its own factors.
+def hue_matrices(angle: np.ndarray) -> np.ndarray:
+    """(B, 3, 3) RGB -> RGB matrices rotating hue by `angle` radians (a rotation of I and Q in YIQ space)."""
+    c, s = np.cos(angle), np.sin(angle)
+    zero, one = np.zeros_like(c), np.ones_like(c)
+    rotation = np.stack([np.stack([one, zero, zero], -1), np.stack([zero, c, -s], -1), np.stack([zero, s, c], -1)], 1)
+    return (np.linalg.inv(RGB_TO_YIQ)[None] @ rotation @ RGB_TO_YIQ[None]).astype(np.float32)
+
+
+def apply_colour_np(images: np.ndarray, shift: np.ndarray, contrast: np.ndarray, saturation: np.ndarray, angle: np.ndarray,
+                    value_range: float = 1.0) -> np.ndarray:
+    """Applies per-sample factors (each (B,)) to a float batch (B, H, W, 3); the order and maths of `colour_jitter`."""
+    col = (-1, 1, 1, 1)
+    images = images.astype(np.float32) + shift.reshape(col).astype(np.float32) * value_range
+    mean = images.mean(axis=(1, 2), keepdims=True)
+    images = (images - mean) * contrast.reshape(col).astype(np.float32) + mean
+    grey = (images * LUMA).sum(-1, keepdims=True)
+    images = grey + (images - grey) * saturation.reshape(col).astype(np.float32)
+    b = images.shape[0]
+    flat = images.reshape(b, -1, 3) @ np.transpose(hue_matrices(angle), (0, 2, 1))
+    return np.clip(flat.reshape(images.shape), 0.0, value_range)
+
+
+def colour_jitter_np(images: np.ndarray, rng: np.random.Generator, brightness: float, contrast: float, saturation: float,
+                     hue: float, value_range: float = 1.0) -> np.ndarray:
+    """NumPy `colour_jitter`: each image of the float batch (B, H, W, 3) draws its own factors from `rng`."""
+    b = images.shape[0]
+    return apply_colour_np(images, rng.uniform(-brightness, brightness, b), rng.uniform(1 - contrast, 1 + contrast, b),
+                           rng.uniform(1 - saturation, 1 + saturation, b), rng.uniform(-hue, hue, b) * 2.0 * math.pi, value_range)
+
+
+def colour_jitter(images, seed, brightness: float, contrast: float, saturation: float, hue: float, value_range: float = 1.0):
+    """Jitters a float batch (B, H, W, 3) in [0, value_range] with TensorFlow ops; each image draws its own factors.
 
     Args:
       seed: two integers (a stateless seed).
@@ -26,6 +57,9 @@ def colour_jitter(images: tf.Tensor, seed: tf.Tensor, brightness: float, contras
     Returns:
       The batch, clipped to [0, value_range].
     """
+    import tensorflow as tf
+
+    rgb_to_yiq, luma = tf.constant(RGB_TO_YIQ), tf.constant(LUMA)
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 4)
     b = tf.shape(images)[0]
 
@@ -35,13 +69,13 @@ def colour_jitter(images: tf.Tensor, seed: tf.Tensor, brightness: float, contras
     images = images + per_sample(seeds[0], -brightness, brightness) * value_range
     mean = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
     images = (images - mean) * per_sample(seeds[1], 1.0 - contrast, 1.0 + contrast) + mean
-    grey = tf.reduce_sum(images * _LUMA, axis=-1, keepdims=True)
+    grey = tf.reduce_sum(images * luma, axis=-1, keepdims=True)
     images = grey + (images - grey) * per_sample(seeds[2], 1.0 - saturation, 1.0 + saturation)
     angle = tf.random.stateless_uniform([b], seeds[3], -hue, hue) * 2.0 * math.pi
     c, s_ = tf.cos(angle), tf.sin(angle)
     zero, one = tf.zeros_like(c), tf.ones_like(c)
     rotation = tf.stack([tf.stack([one, zero, zero], -1), tf.stack([zero, c, -s_], -1), tf.stack([zero, s_, c], -1)], 1)
-    matrix = tf.linalg.inv(_RGB_TO_YIQ)[None] @ rotation @ _RGB_TO_YIQ[None]  # (B, 3, 3)
+    matrix = tf.linalg.inv(rgb_to_yiq)[None] @ rotation @ rgb_to_yiq[None]  # (B, 3, 3)
     shape = tf.shape(images)
     flat = tf.reshape(images, [b, -1, 3]) @ tf.transpose(matrix, [0, 2, 1])  # a batched matmul: far faster than einsum here
     return tf.clip_by_value(tf.reshape(flat, shape), 0.0, value_range)

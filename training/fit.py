@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
-import tensorflow as tf
 
 from configs import TrainConfig
+from tasks.backend import tensorflow_available
 from training.checkpoints import EpochCheckpoint, read_history
 from training.run_dir import RunDir, prepare_run
 from training.strategy import is_chief, make_strategy
@@ -55,10 +55,13 @@ def begin(task: str, cfg, data: str, run_path, split: Callable[[], tuple], size:
     return train, valid, skipped, run, state, strategy, data_cfg
 
 
-def epoch_steps(train_ds: tf.data.Dataset, n_train: int, cfg) -> tuple[tf.data.Dataset, int, int | None]:
+def epoch_steps(train_ds, n_train: int, cfg) -> tuple[object, int, int | None]:
     """(dataset, batches per epoch, steps_per_epoch for fit): one pass over the data, or train.steps_per_epoch
-    batches from the data repeated."""
+    batches from the data repeated. A tf.data.Dataset is repeated; a keras.utils.PyDataset (the loader of the
+    other backends) is sized to the steps by itself (see training/batches.py), so fit gets no steps_per_epoch."""
     if cfg.train.steps_per_epoch:
+        if isinstance(train_ds, keras.utils.PyDataset):
+            return train_ds, cfg.train.steps_per_epoch, None
         return train_ds.repeat(), cfg.train.steps_per_epoch, cfg.train.steps_per_epoch
     return train_ds, max(1, n_train // cfg.data.batch_size), None
 
@@ -67,6 +70,8 @@ def build_from_local_batch(model: keras.Model) -> None:
     """Under a multi-replica strategy, Keras 3.15 builds a model's metrics from the first batch averaged over the
     replicas (`strategy.reduce`), which fails when the batch splits unevenly (a last validation batch of 3 on 2
     replicas: shapes [2, ...] and [1, ...]). Build from the first replica's part instead; only shapes matter."""
+    import tensorflow as tf
+
     strategy = model.distribute_strategy
 
     def build(iterator=None, data_batch=None):
@@ -88,12 +93,22 @@ def build_from_local_batch(model: keras.Model) -> None:
     model._maybe_symbolic_build = build
 
 
+def tensorboard_callbacks(run: RunDir) -> list[keras.callbacks.Callback]:
+    """TensorBoard logs: Keras' callback where TensorFlow can be imported (any backend), else the scalar writer of
+    training/scalar_log.py (PyTorch's tensorboard writer; a GPU box without TensorFlow), else none."""
+    if tensorflow_available():
+        return [keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False)]
+    from training.scalar_log import ScalarLog
+
+    return [ScalarLog(run.logs)] if ScalarLog.available() else []
+
+
 def load_or_build(run: RunDir, state: dict, build: Callable[[], keras.Model]) -> keras.Model:
     """last.keras (weights and optimizer state) when the run has finished epochs, else a new model from `build`."""
     return keras.models.load_model(run.last) if state.get("epochs_done") else build()
 
 
-def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset | None, run: RunDir, state: dict,
+def fit(model: keras.Model, train_ds, val_ds, run: RunDir, state: dict,
         train_cfg: TrainConfig, until_epoch: int | None = None, monitor: str = "val_loss", mode: str = "min",
         extra_callbacks: list[keras.callbacks.Callback] | None = None, steps_per_epoch: int | None = None,
         class_weight: dict[int, float] | None = None) -> FitResult:
@@ -110,9 +125,9 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset |
     chief = is_chief()
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if chief:  # in multi-worker training only the chief writes checkpoints, history and logs
-        callbacks += [keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
-                      EpochCheckpoint(run, monitor=monitor, mode=mode, best=state.get("best")), *(extra_callbacks or [])]
-    if model.distribute_strategy.num_replicas_in_sync > 1:
+        callbacks += [*tensorboard_callbacks(run), EpochCheckpoint(run, monitor=monitor, mode=mode, best=state.get("best")),
+                      *(extra_callbacks or [])]
+    if getattr(model, "distribute_strategy", None) is not None and model.distribute_strategy.num_replicas_in_sync > 1:
         build_from_local_batch(model)
     if done < until:
         model.fit(train_ds, validation_data=val_ds, epochs=until, initial_epoch=done, steps_per_epoch=steps_per_epoch,

@@ -1,7 +1,7 @@
-"""Finding and loading trained models: a .keras file, or a run directory (its best.keras, else last.keras).
+"""Trained models in training: starting from one (init_from) and shipping one without its optimizer state.
 
-The task packages register their custom layers, losses and metrics when imported; import the task's
-module before loading its model.
+Finding and loading a model file lives in tasks/model_files.py (inference needs no trainer); it is re-exported
+here for the trainers.
 """
 
 from __future__ import annotations
@@ -9,28 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tasks.model_files import load_model, resolve_model_path
 
-def resolve_model_path(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        for name in ("best.keras", "last.keras"):
-            if (path / name).is_file():
-                return path / name
-        raise FileNotFoundError(f"{path}: a run directory without best.keras or last.keras")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: model not found")
-    return path
-
-
-def load_model(path: str | os.PathLike, compile: bool = False):
-    """Loads a Keras model; a file that is not one raises ValueError naming it."""
-    import keras
-
-    file = resolve_model_path(path)
-    try:
-        return keras.models.load_model(file, compile=compile)
-    except (ValueError, OSError, TypeError, KeyError) as err:
-        raise ValueError(f"{file}: cannot load as a Keras model ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+__all__ = ["init_from", "load_model", "resolve_model_path", "strip_optimizer"]
 
 
 def init_from(model, init: str):

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
-import tensorflow as tf
 
 from configs import TrainConfig
 from training.backbone import freeze, unfreeze_from
@@ -37,7 +36,7 @@ def head_epochs(stages: Stages, train_cfg: TrainConfig) -> int:
     return min(train_cfg.head_epochs, train_cfg.epochs) if stages.pretrained else 0
 
 
-def staged_fit(stages: Stages, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset | None, run: RunDir, state: dict,
+def staged_fit(stages: Stages, train_ds, val_ds, run: RunDir, state: dict,
                train_cfg: TrainConfig, steps: int, **fit_kwargs) -> FitResult:
     """Runs whichever stages are not done yet. `steps` is batches per epoch (for the learning-rate decay);
     fit_kwargs go to training.fit.fit (steps_per_epoch, extra_callbacks, monitor, class_weight, ...)."""

@@ -1,18 +1,38 @@
 """Distribution strategies for training (`train.strategy`): auto (one device), mirrored (all local GPUs; on a
 machine without GPUs, all logical CPU devices), multiworker (TF_CONFIG; only the chief writes checkpoints and logs).
 
-The global batch is the configured per-replica batch times the number of replicas in sync.
+The global batch is the configured per-replica batch times the number of replicas in sync. Strategies are
+tf.distribute: on the JAX and PyTorch backends only `auto` exists (one device: Keras puts the model on the
+GPU by itself), and the others say that they need the TensorFlow backend.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
-import tensorflow as tf
+from tasks.backend import backend, require_tensorflow
 
 
-def make_strategy(name: str) -> tf.distribute.Strategy:
+class SingleDevice:
+    """The `auto` strategy on a backend without tf.distribute: one replica, a scope that does nothing."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+def make_strategy(name: str):
+    """A tf.distribute strategy (TensorFlow backend), or SingleDevice for `auto` on the other backends."""
+    if name not in ("auto", "mirrored", "multiworker"):
+        raise ValueError(f"train.strategy must be auto, mirrored or multiworker, got {name!r}")
+    if name == "auto" and backend() != "tensorflow":
+        return SingleDevice()
+    require_tensorflow(f"train.strategy={name}")
+    import tensorflow as tf
+
     if name == "auto":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -24,7 +44,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
             raise ValueError("train.strategy=multiworker needs TF_CONFIG (the cluster and this worker's task) in the environment")
         _fix_keras_multiworker_logs()
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"train.strategy must be auto, mirrored or multiworker, got {name!r}")
+    raise AssertionError(name)
 
 
 def is_chief() -> bool:
@@ -43,6 +63,7 @@ def _fix_keras_multiworker_logs() -> None:
     the scalar logs (keras-team/keras#20585). Average them with axis=None instead; everything else goes through Keras.
     (training/fit.build_from_local_batch handles the other multi-replica failure, in the metric build.)"""
     import keras.src.backend.tensorflow.trainer as trainer
+    import tensorflow as tf
     from keras import tree
 
     if getattr(trainer.reduce_per_replica, "nie_fixed", False):

@@ -1,6 +1,7 @@
 """Photo -> fill: the models (or a dataset's ground truth) give corners and depth, volume/ gives the fill.
 
-This is the only module of volume/ that knows the task packages: it calls their predict functions.
+This is the only module of volume/ that runs models: it opens them with the ModelRunner it is handed and runs
+them through the task records of tasks/registry.py (never importing a task package, training/ or deploy/).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from data.images import ImageReadError
 from data.intrinsics import intrinsics_from_exif, intrinsics_from_fov
 from data.label_rule import label_for
 from data.layout import DatasetPaths, read_meta
+from tasks import registry
+from tasks.record import ModelRunner, keras_runner
 from volume.fill import Fill, metric_fill, normalised_fill
 from volume.geometry import GeometryError, check_quad
 
-MODEL_FILES = {"keypoints": "keypoints.keras", "depth": "depth.keras", "classifier": "classifier.keras"}
+CHAIN_TASKS = ("keypoints", "depth", "classifier")  # the models the chain runs; the classifier is optional
 
 
 @dataclass
@@ -36,40 +39,33 @@ class Models:
     class_names: tuple[str, ...] = ("NOK", "OK")
 
 
-def load_models(models_dir: str | os.PathLike, need_classifier: bool = True, backend: str = "keras") -> Models:
-    """The shipped (or the user's) models from a folder holding keypoints.keras, depth.keras [, classifier.keras];
-    backend "onnx": the .onnx files `nie export` made from them, run on onnxruntime."""
+def model_file(task: str, runner: ModelRunner) -> str:
+    """keypoints.keras, depth.onnx, ...: the task record's file name with the runner's suffix."""
+    return Path(registry.get(task).model_file).with_suffix(runner.suffix).name
+
+
+def load_models(models_dir: str | os.PathLike, need_classifier: bool = True, runner: ModelRunner | None = None) -> Models:
+    """The shipped (or the user's) models from a folder holding keypoints, depth [, classifier] model files, opened by
+    `runner` (default: Keras, the .keras files; deploy.onnx_model.onnx_runner(): the .onnx files of `nie export`)."""
+    runner = runner or keras_runner()
     folder = Path(models_dir)
-    files = MODEL_FILES if backend == "keras" else {t: n.replace(".keras", ".onnx") for t, n in MODEL_FILES.items()}
-    missing = [name for task, name in files.items() if task != "classifier" and not (folder / name).is_file()]
+    missing = [model_file(t, runner) for t in CHAIN_TASKS if t != "classifier" and not (folder / model_file(t, runner)).is_file()]
     if missing:
-        hint = "see models/README.md for how to make them" if backend == "keras" else "make them with nie export --format onnx"
-        raise FileNotFoundError(f"{folder}: no {', '.join(missing)} ({hint})")
-    if backend == "onnx":
-        from deploy.onnx_model import OnnxModel
-
-        models = Models(OnnxModel(folder / files["keypoints"]), OnnxModel(folder / files["depth"]))
-        if need_classifier and (folder / files["classifier"]).is_file():
-            models.classifier = OnnxModel(folder / files["classifier"])
-        return models
-    import depth.results
-    import keypoints.results
-    from training.model_files import load_model
-
-    models = Models(keypoints.results.load_model(folder / MODEL_FILES["keypoints"]), depth.results.load_model(folder / MODEL_FILES["depth"]))
-    if need_classifier and (folder / MODEL_FILES["classifier"]).is_file():
-        models.classifier = load_model(folder / MODEL_FILES["classifier"])
+        raise FileNotFoundError(f"{folder}: no {', '.join(missing)} ({runner.hint})")
+    opened = {t: runner.open(registry.get(t), folder / model_file(t, runner)) for t in ("keypoints", "depth")}
+    models = Models(opened["keypoints"], opened["depth"])
+    if need_classifier and (folder / model_file("classifier", runner)).is_file():
+        models.classifier = runner.open(registry.get("classifier"), folder / model_file("classifier", runner))
     return models
 
 
-def classifier_only(models_dir: str | os.PathLike) -> Models | None:
+def classifier_only(models_dir: str | os.PathLike, runner: ModelRunner | None = None) -> Models | None:
     """Models with only the classifier of a models folder (to label `--oracle` measurements), or None without one."""
-    path = Path(models_dir) / MODEL_FILES["classifier"]
+    runner = runner or keras_runner()
+    path = Path(models_dir) / model_file("classifier", runner)
     if not path.is_file():
         return None
-    from training.model_files import load_model
-
-    return Models(classifier=load_model(path))
+    return Models(classifier=runner.open(registry.get("classifier"), path))
 
 
 @dataclass
@@ -186,20 +182,15 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
         corners, depth = oracle_inputs(oracle, photo)
         seconds["inputs"] = time.perf_counter() - t
     else:
-        from depth.results import predict_depth
-        from keypoints.results import predict_corners
-
-        corners = predict_corners(models.keypoints, [photo.rgb])[0]
+        corners = registry.get("keypoints").infer(models.keypoints, [photo.rgb])[0]
         seconds["keypoints"] = time.perf_counter() - t
         t = time.perf_counter()
-        depth = predict_depth(models.depth, [photo.rgb])[0]
+        depth = registry.get("depth").infer(models.depth, [photo.rgb])[0]
         seconds["depth"] = time.perf_counter() - t
     probability, label_source = None, "rule"
     if models is not None and models.classifier is not None:
-        from classifier.results import predict_probabilities
-
         t = time.perf_counter()
-        p = predict_probabilities(models.classifier, [photo.rgb])[0]
+        p = registry.get("classifier").infer(models.classifier, [photo.rgb])[0]
         seconds["classifier"] = time.perf_counter() - t
         label, probability, label_source = models.class_names[int(np.argmax(p))], float(p.max()), "classifier"
     t = time.perf_counter()

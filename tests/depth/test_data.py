@@ -1,4 +1,4 @@
-"""depth/data.py: pair listing with reasons, element functions eagerly and inside tf.data, the pipeline."""
+"""depth/data.py and depth/tf_data.py: pair listing with reasons, element functions eagerly and inside tf.data, the pipelines."""
 
 from __future__ import annotations
 
@@ -13,16 +13,8 @@ import configs
 from data.depth_io import read_depth, write_depth
 from data.images import write_image
 from data.intrinsics import rescale_intrinsics
-from depth.data import (
-    augment_batch,
-    augment_geometry,
-    decode_depth,
-    decode_image,
-    list_pairs,
-    make_dataset,
-    resize_pair,
-    split_pairs,
-)
+from depth.data import list_pairs, make_dataset, split_pairs
+from depth.tf_data import augment_batch, augment_geometry, decode_depth, decode_image, resize_pair
 
 
 @pytest.fixture
@@ -155,3 +147,45 @@ def test_corrupt_files_are_skipped_by_name_before_training(tiny_dataset):
     assert pairs.ids == ["002", "003"]
     assert reasons["000.png"].startswith("unreadable") and "000.png" in reasons["000.png"]
     assert reasons["001.png"].startswith("unreadable")
+
+
+# ----------------------------------------------------------------------------------------------
+# The NumPy loader (PyDataset; the JAX and PyTorch backends)
+# ----------------------------------------------------------------------------------------------
+def test_both_loaders_give_the_same_pairs_without_augmentation(tiny_dataset):
+    pairs = list_pairs(tiny_dataset)
+    tf_x, tf_y = next(iter(make_dataset(configs.apply_overrides(_cfg(), ["data.loader=tfdata"]), pairs, training=False)))
+    np_x, np_y = make_dataset(configs.apply_overrides(_cfg(), ["data.loader=pydataset"]), pairs, training=False)[0]
+    assert np_x.shape == tuple(tf_x.shape) and np_y.shape == tuple(tf_y.shape) and np_x.dtype == np.float32
+    assert np.abs(np_x - tf_x.numpy()).mean() < 2 / 255  # both area filters
+    d_tf, d_np = tf_y.numpy()[..., 0], np_y[..., 0]
+    assert abs((d_np > 0).mean() - (d_tf > 0).mean()) < 0.02  # invalid stays invalid, unblended
+    first = d_np[0]
+    assert set(first[first > 0].tolist()) <= set(read_depth(tiny_dataset / "depth" / "000.png").ravel().tolist())  # nearest: no blend
+    assert np.allclose(np_y[..., 1:], np_x)  # the image rides along for the smoothness loss
+
+
+def test_numpy_augmentation_moves_image_and_depth_together(tiny_dataset):
+    """The red channel encodes the depth (red = depth / 3): after flips and crops it still does, pixel by pixel."""
+    from depth.data import augment_geometry_np, load_pair_np
+
+    img, dep = load_pair_np(str(tiny_dataset / "images" / "000.png"), str(tiny_dataset / "depth" / "000.png"), 1000.0, 24, 32)
+    flips = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        a, d = augment_geometry_np(img.astype(np.float32) / 255.0, dep, rng)
+        assert a.shape == (24, 32, 3) and d.shape == (24, 32, 1)
+        ok = d[..., 0] > 0
+        assert np.abs(a[..., 0][ok] * 3 - d[..., 0][ok]).mean() < 0.04
+        flips += int(d[12, 2, 0] > d[12, 29, 0])  # the depth grows to the right unless flipped
+    assert 0 < flips < 12
+
+
+def test_pydataset_batches_are_augmented_and_repeatable(tiny_dataset):
+    cfg = configs.apply_overrides(_cfg(), ["data.loader=pydataset", "data.augment=true", "data.batch_size=2"])
+    pairs = list_pairs(tiny_dataset)
+    a, b = make_dataset(cfg, pairs, training=True), make_dataset(cfg, pairs, training=True)
+    assert len(a) == 2
+    assert np.array_equal(a[0][0], b[0][0]) and np.array_equal(a[1][1], b[1][1])
+    plain = make_dataset(configs.apply_overrides(_cfg(), ["data.loader=pydataset", "data.batch_size=2"]), pairs, training=True)
+    assert not np.allclose(a[0][0], plain[0][0])

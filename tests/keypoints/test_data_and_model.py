@@ -13,9 +13,11 @@ import tensorflow as tf
 import configs
 from data.images import write_image
 from data.via import read_via, write_via
-from keypoints.data import list_samples, load_resized, make_dataset, to_normalised, to_pixels
+from keypoints.data import list_samples, load_resized_np, make_dataset, to_normalised, to_pixels
 from keypoints.model import WeightsError, build_model, freeze_backbone, layer_table, unfreeze_from
 from keypoints.results import predict_corners
+from keypoints.tf_data import load_resized
+from tests.reference import screen_clockwise
 
 
 def _cfg(*over):
@@ -60,6 +62,38 @@ def test_resize_moves_the_corners_with_the_pixels(tmp_path):
     ys, xs = np.mgrid[0:45, 0:50]
     found = [(xs * s).sum() / s.sum(), (ys * s).sum() / s.sum()]
     assert np.allclose(pts.numpy()[0], found, atol=0.3)
+
+
+def test_numpy_resize_moves_the_corners_with_the_pixels(tmp_path):
+    img = np.zeros((90, 200, 3), np.uint8)
+    img[20:25, 150:155] = 255  # a dot centred on (152, 22)
+    write_image(tmp_path / "a.png", img)
+    small, pts = load_resized_np(str(tmp_path / "a.png"), np.array([[152.0, 22.0]]), (200, 90), 45, 50)
+    s = small.astype(float).sum(-1)
+    ys, xs = np.mgrid[0:45, 0:50]
+    found = [(xs * s).sum() / s.sum(), (ys * s).sum() / s.sum()]
+    assert np.allclose(pts[0], found, atol=0.3)
+
+
+def test_both_loaders_give_the_same_samples_without_augmentation(synth_dataset):
+    samples = list_samples(synth_dataset)
+    tf_x, tf_y = next(iter(make_dataset(_cfg("data.loader=tfdata"), samples, training=False)))
+    np_x, np_y = make_dataset(_cfg("data.loader=pydataset"), samples, training=False)[0]
+    assert np_x.shape == tuple(tf_x.shape) == (4, 32, 32, 3) and np_y.shape == tuple(tf_y.shape) == (4, 8)
+    assert np.allclose(np_y, tf_y.numpy(), atol=1e-6)  # the same corners in the same order
+    assert np.abs(np_x - tf_x.numpy()).mean() < 3.0  # area filter vs antialiased bilinear, [0, 255]
+
+
+def test_pydataset_augments_repeatably_and_keeps_the_canonical_order(synth_dataset):
+    samples = list_samples(synth_dataset)
+    cfg = _cfg("data.loader=pydataset", "data.augment=true")
+    a, b = make_dataset(cfg, samples, training=True), make_dataset(cfg, samples, training=True)
+    x, y = a[0]
+    assert np.array_equal(x, b[0][0]) and np.array_equal(y, b[0][1])
+    for corners in y.reshape(-1, 4, 2):
+        assert np.allclose(corners, screen_clockwise(corners), atol=1e-6)
+    plain = make_dataset(_cfg("data.loader=pydataset"), samples, training=True)
+    assert not np.allclose(y, plain[0][1])
 
 
 def test_pipeline_eager_and_graph_shapes(synth_dataset):

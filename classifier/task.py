@@ -1,0 +1,70 @@
+"""The classifier task's record for the registry (tasks/registry.py): OK / NOK per use case (EfficientNetB0).
+
+Training, Grad-CAM and the augmentation preview need the TensorFlow backend (image_dataset_from_directory,
+tf.data augmentation, GradientTape); building, loading and predicting work on every backend.
+"""
+
+from __future__ import annotations
+
+from tasks.backend import require_tensorflow
+from tasks.record import TaskRecord
+
+
+def _register() -> None:
+    import classifier.augment  # noqa: F401  (registers ColourAugment)
+
+
+def _build(cfg):
+    from classifier.model import build_model
+
+    return build_model(cfg)
+
+
+def _train(cfg, data, run_path, log=print):
+    require_tensorflow("training the classifier (image_dataset_from_directory, tf.data augmentation)")
+    from classifier.train import train
+
+    return train(cfg, data, run_path, log)
+
+
+def _infer(model, images):
+    from classifier.results import predict_probabilities
+
+    return predict_probabilities(model, images)
+
+
+def _predict(model_path, source, out, cfg):
+    from classifier.results import predict_folder
+
+    return predict_folder(model_path, source, out, cfg), f"{out}/predictions.csv, a picture per image, gallery.png"
+
+
+def _evaluate(data, out, cfg, models, preds, log=print) -> str:
+    from classifier.results import evaluate
+
+    if len(models) != 1 or preds:
+        raise ValueError("evaluate classifier takes one --model")
+    m = evaluate(data, out, cfg, models[0])
+    for item in m["skipped"]:
+        log(f"skipped {item['id']}: {item['reason']}")
+    f1 = ", ".join(f"f1 {c} {v:.4f}" for c, v in m["f1"].items())
+    return f"{m['n']} images: accuracy {m['accuracy']:.4f}, {f1}, confusion {m['confusion']} -> {out}/metrics.json"
+
+
+def _preview(cfg, data, out):
+    require_tensorflow("the classifier's augmentation preview (its augmentation is tf.data / TensorFlow ops)")
+    from classifier.results import augment_preview
+
+    return augment_preview(cfg, data, out)
+
+
+def _layer_table(cfg) -> str:
+    from classifier.model import build_model, layer_table
+
+    cfg.model.weights = "none"  # the table needs the architecture only
+    return layer_table(build_model(cfg))
+
+
+TASK = TaskRecord(name="classifier", config="classifier", summary="OK / NOK per use case (EfficientNetB0)",
+                  model_file="classifier.keras", build=_build, train=_train, register=_register, infer=_infer, predict=_predict,
+                  evaluate=_evaluate, preview=_preview, layer_table=_layer_table, needs_tensorflow="train, augment-preview, Grad-CAM")

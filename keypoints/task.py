@@ -1,0 +1,65 @@
+"""The keypoints task's record for the registry (tasks/registry.py): corners of the box opening."""
+
+from __future__ import annotations
+
+from tasks.record import TaskRecord
+
+
+def _register() -> None:
+    import keypoints.losses  # noqa: F401  (registers the custom loss and metric)
+
+
+def _build(cfg):
+    from keypoints.model import build_model
+
+    return build_model(cfg)
+
+
+def _train(cfg, data, run_path, log=print):
+    from keypoints.train import train
+
+    return train(cfg, data, run_path, log)
+
+
+def _infer(model, images):
+    from keypoints.results import predict_corners
+
+    return predict_corners(model, images)
+
+
+def _predict(model_path, source, out, cfg):
+    from keypoints.results import predict_folder
+
+    return predict_folder(model_path, source, out, cfg), f"{out} (JSON + picture per image, predictions_via.json)"
+
+
+def _evaluate(data, out, cfg, models, preds, log=print) -> str:
+    from keypoints.results import evaluate
+
+    if not models and not preds:
+        raise ValueError("give --model or --pred")
+    m = evaluate(data, out, cfg, models=models, preds=preds)
+    if "sources" in m:
+        return f"{len(m['sources'])} sources compared, best {m['best']} -> {out}/comparison.md"
+    for item in m["skipped"]:
+        log(f"skipped {item['id']}: {item['reason']}")
+    return (f"{m['n']} images: iou {m['iou']:.4f}, mean_px {m['mean_px']:.2f}, mean_pct_diag {m['mean_pct_diag']:.3f}, "
+            f"pck_05 {m['pck_05']:.3f} -> {out}/metrics.json")
+
+
+def _preview(cfg, data, out):
+    from keypoints.results import augment_preview
+
+    return augment_preview(cfg, data, out)
+
+
+def _layer_table(cfg) -> str:
+    from keypoints.model import build_model, layer_table
+
+    cfg.model.weights = "none"  # the table needs the architecture only
+    return layer_table(build_model(cfg))
+
+
+TASK = TaskRecord(name="keypoints", config="keypoints", summary="the 4 corners of the box opening (MobileNetV2)",
+                  model_file="keypoints.keras", build=_build, train=_train, register=_register, infer=_infer, predict=_predict,
+                  evaluate=_evaluate, preview=_preview, layer_table=_layer_table)

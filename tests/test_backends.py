@@ -1,0 +1,107 @@
+"""Training on a Keras backend other than TensorFlow with TensorFlow hidden (as on a GPU box that has only PyTorch or
+JAX), and the portability of what it writes: the .keras files predict the same under TensorFlow and export the same.
+
+CI runs the JAX backend on CPU (`jax[cpu]` is in requirements.txt; the CPU-only PyTorch wheel is not on PyPI).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, make_dataset
+
+HIDE_TF = ROOT / "tests" / "no_tensorflow"
+OTHER = "jax"
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("backends")]
+
+PREDICT = """
+import sys
+import numpy as np
+from tasks import registry
+model = registry.get(sys.argv[1]).load(sys.argv[2])
+np.save(sys.argv[4], model.predict(np.load(sys.argv[3]), verbose=0))
+"""
+
+
+def run_python(args: list[str], backend: str = OTHER, hide_tf: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    path = [str(HIDE_TF)] if hide_tf else []
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": os.pathsep.join([*path, str(ROOT)]), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def nie(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return run_python(["-m", "scripts.nie", *args], **kwargs)
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory) -> Path:
+    return make_dataset(tmp_path_factory.mktemp("backends") / "ds", 12, 5)
+
+
+def test_tensorflow_is_really_hidden():
+    r = run_python(["-c", "import tensorflow"])
+    assert r.returncode != 0 and "hidden by tests/no_tensorflow" in r.stderr
+
+
+def test_help_and_config_work_without_tensorflow():
+    r = nie("--help")
+    assert r.returncode == 0, r.stderr
+    assert nie("config", "depth", "--preset", "depth_smoke").returncode == 0
+
+
+@pytest.mark.parametrize("task, preset, shape", [("keypoints", "keypoints_smoke", (3, 32, 32, 3)), ("depth", "depth_smoke", (3, 24, 32, 3))])
+def test_train_without_tensorflow_then_predict_and_export_alike_under_tensorflow(scenes, tmp_path, task, preset, shape):
+    run = tmp_path / "run"
+    args = ["train", task, "--data", str(scenes), "--run", str(run), "--preset", preset, "data.augment=true", "data.workers=2"]
+    r = nie(*args)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"nie train: {task}: 1 epochs" in r.stdout
+    for name in ("config.yaml", "best.keras", "last.keras", "history.csv", "checkpoints/epoch_001.keras", "backup/state.json"):
+        assert (run / name).is_file(), name
+
+    # the same command with one more epoch resumes on the same backend
+    r = nie(*args, "train.epochs=2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "2 epochs, resumed after epoch 1" in r.stdout
+
+    # predictions of the written model: under JAX without TensorFlow, and here under TensorFlow
+    top = 255.0 if task == "keypoints" else 1.0
+    x = np.random.default_rng(0).uniform(0, top, shape).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    r = run_python(["-c", PREDICT, task, str(run / "best.keras"), str(tmp_path / "x.npy"), str(tmp_path / "other.npy")])
+    assert r.returncode == 0, r.stderr[-3000:]
+    theirs = np.load(tmp_path / "other.npy")
+
+    import keras
+
+    from deploy.export import export_model, run_exported
+    from tasks import registry
+
+    assert keras.backend.backend() == "tensorflow"
+    model = registry.get(task).load(run / "best.keras")
+    ours = model.predict(x, verbose=0)
+    assert theirs.shape == ours.shape
+    assert np.abs(theirs - ours).max() < 1e-4
+    assert np.abs(ours).max() > 0  # not a degenerate model
+
+    path, diff = export_model(run / "best.keras", "onnx", tmp_path / f"{task}.onnx")
+    assert diff < 1e-4
+    assert np.abs(run_exported(path, "onnx", x) - theirs).max() < 1e-4
+
+
+def test_tensorflow_only_steps_say_so_in_one_line(scenes, tmp_path):
+    r = nie("train", "classifier", "--data", str(scenes), "--run", str(tmp_path / "c"), "--preset", "classifier_smoke")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs the TensorFlow backend" in lines[0] and OTHER in lines[0], r.stderr
+    r = nie("train", "depth", "--data", str(scenes), "--run", str(tmp_path / "d"), "--preset", "depth_smoke", "train.strategy=mirrored")
+    assert r.returncode == 2 and "needs the TensorFlow backend" in r.stderr
+    r = nie("train", "depth", "--data", str(scenes), "--run", str(tmp_path / "e"), "--preset", "depth_smoke", "data.loader=tfdata")
+    assert r.returncode == 2 and "needs the TensorFlow backend" in r.stderr

@@ -1,0 +1,56 @@
+"""training/batches.py: the PyDataset of the non-TensorFlow backends: epochs, steps, shuffling, per-batch randomness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training.batches import IndexedBatches, first_batch
+
+
+def _load(i: int, rng: np.random.Generator):
+    return np.array([i], np.float32), np.array([rng.uniform()], np.float32)
+
+
+def _indices(ds, batch):
+    return ds[batch][0][:, 0].astype(int).tolist()
+
+
+def test_training_epochs_shuffle_every_sample_once_and_drop_the_partial_batch():
+    ds = IndexedBatches(10, 4, _load, training=True, seed=1)
+    assert len(ds) == 2
+    first = _indices(ds, 0) + _indices(ds, 1)
+    assert len(set(first)) == 8 and set(first) <= set(range(10))
+    ds.on_epoch_end()
+    second = _indices(ds, 0) + _indices(ds, 1)
+    assert second != first  # reshuffled
+
+
+def test_steps_beyond_one_pass_wrap_around_the_shuffled_samples():
+    ds = IndexedBatches(5, 2, _load, training=True, seed=0, steps=7)
+    assert len(ds) == 7
+    seen = [i for b in range(7) for i in _indices(ds, b)]
+    assert len(seen) == 14 and set(seen) == set(range(5))
+
+
+def test_validation_keeps_order_and_the_last_partial_batch():
+    ds = IndexedBatches(10, 4, _load, training=False)
+    assert len(ds) == 3
+    assert [_indices(ds, b) for b in range(3)] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_randomness_depends_on_seed_epoch_and_batch_only():
+    a = IndexedBatches(8, 4, _load, training=True, seed=3)
+    b = IndexedBatches(8, 4, _load, training=True, seed=3)
+    # in any order, as workers would load them
+    assert np.array_equal(a[1][1], b[1][1]) and np.array_equal(a[0][1], b[0][1])
+    assert not np.array_equal(a[0][1], a[1][1])
+    c = IndexedBatches(8, 4, _load, training=True, seed=4)
+    assert not np.array_equal(a[0][1], c[0][1])
+
+
+def test_first_batch_and_empty_input():
+    x, y = first_batch(IndexedBatches(3, 2, _load, training=False))
+    assert x.shape == (2, 1) and y.shape == (2, 1)
+    with pytest.raises(ValueError, match="no samples"):
+        IndexedBatches(0, 2, _load, training=True)
