@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python bench/keypoints_throughput.py
 	$(BIN)/python bench/classifier_inference.py
 	$(BIN)/python bench/fill_latency.py
+	$(BIN)/python bench/backends.py
 	$(BIN)/python bench/summary.py
 
 clean:

@@ -182,7 +182,25 @@ def main() -> None:
             ratio = f"{rates['training (model.fit)'] / ref:.2f}" if ref else "-"
             lines.append(f"| {backend} | {r['device']} | {task} ({r[task]['input']}, batch {r[task]['batch']}) | "
                          f"{rates.get('loader tfdata', '-')} | {rates['loader pydataset']} | {rates['training (model.fit)']} | {ratio} |")
-    save("backends", {"machine": machine(), "results": results}, "\n".join(lines) + "\n")
+    save("backends", {"machine": machine(), **flat(results), "results": results}, "\n".join(lines) + "\n")
+
+
+def flat(results: dict) -> dict:
+    """The figures as one `images_per_s` map ("<backend> <device>, <task>, <what>") with ratios to TensorFlow's
+    training (bench/summary.py reads these)."""
+    rates, ratios = {}, {}
+    base = results.get("tensorflow", {})
+    for backend, r in results.items():
+        for task in TASKS:
+            if task not in r:
+                continue
+            ref = base.get(task, {}).get("images_per_s", {}).get("training (model.fit)")
+            for what, value in r[task]["images_per_s"].items():
+                key = f"{backend} ({r['device']}), {task}, {what}"
+                rates[key] = value
+                if what.startswith("training") and ref:
+                    ratios[key] = round(value / ref, 2)
+    return {"images_per_s": rates, "ratio_to_baseline": ratios}
 
 
 if __name__ == "__main__":
