@@ -160,6 +160,9 @@ class KeypointsModelConfig:
     weights: str = "imagenet"  # "imagenet", "none" or a path to a local weights file
     alpha: float = 1.0  # MobileNetV2 width multiplier, one of 0.35, 0.5, 0.75, 1.0, 1.3, 1.4
     num_keypoints: int = 4  # points per image (2 numbers each)
+    head: Literal["heatmap", "regress"] = "heatmap"  # heat maps + soft-argmax (keypoints/model.py), or direct regression
+    heatmap_stride: int = 4  # heat-map cell size in input pixels, 4 or 8 (heatmap head)
+    decoder_width: int = 64  # channels of the heat-map decoder, 8..512
     head_units: int = 256  # hidden units of the regression head, 0 = none
     dropout: float = 0.2  # head dropout, 0..0.9
     unfreeze_from: str = "block_13_expand"  # stage 2 trains the backbone from this layer (name or index); "" = all
@@ -230,17 +233,47 @@ class DepthConfig:
 
 
 @dataclass
+class FillnetModelConfig:
+    widths: tuple[int, ...] = (24, 48, 96, 160)  # conv channels per stride-2 level of the opening CNN
+    head_units: int = 128  # hidden units after joining the pose numbers, 8..2048
+    dropout: float = 0.1  # head dropout, 0..0.9
+
+
+@dataclass
+class FillnetDataConfig:
+    size: int = 96  # px, side of the rectified opening (the rim maps to [margin, size - margin]), 32..512
+    margin: int = 8  # px around the rim in the rectified picture (overfill and the rim's edge show there), 0..size/4
+    batch_size: int = 64  # 1..4096
+    val_split: float = 0.05  # share held out when the dataset has no split, 0..0.9
+    augment: bool = True  # flips (with the pose numbers), colour jitter, jittered corners
+    corner_jitter_px: float = 2.0  # Gaussian jitter (std per axis) of the corners during training, in px of a 320 px image diagonal
+    workers: int = 0  # PyDataset loader processes; 0 = one per CPU core (at most 16)
+    cache_mb: int = 4096  # keep decoded photos in memory when they fit in this many MiB
+
+
+@dataclass
+class FillnetConfig:
+    """The learned fill model (fillnet/): the box opening rectified by the rim homography + pose numbers -> fill."""
+
+    data: FillnetDataConfig = field(default_factory=FillnetDataConfig)
+    model: FillnetModelConfig = field(default_factory=FillnetModelConfig)
+    overfill_weight: float = 0.1  # weight of the overfill cross-entropy beside the fill L1, >= 0
+    init: str = ""  # a trained .keras file to start from; "" = fresh weights
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30, learning_rate=2e-3))
+
+
+@dataclass
 class VolumeConfig:
     box_lwh_m: tuple[float, float, float] = (0.4, 0.3, 0.3)  # box inner L, W, H in metres when neither --box nor meta gives one
     fov_deg: float = 60.0  # horizontal field of view when neither meta K nor EXIF gives intrinsics; 0 = unknown (normalised method)
-    method: Literal["metric", "normalised"] = "metric"  # metric height map, or the seed's depth normalised between rim and floor
+    method: Literal["learned", "metric", "normalised"] = "metric"  # the fill model on the rectified opening, the metric height map, or the seed's normalised depth
     depth_scale_fix: Literal["none", "rim_size", "rim_depth"] = "rim_size"  # global-scale fix of predicted depth (volume/heightmap.py)
     overfill_margin_m: float = 0.01  # content this far above the rim sets overfill, metres
     grid_px: int = 96  # most height-map cells along L (fewer when the opening spans few pixels), 8..1024
     wall_margin: float = 0.003  # share of L and W along the walls left out (besides steep surfaces: the wall faces), 0..0.2
     hidden_rule: Literal["floor", "border"] = "floor"  # cells hidden by content: empty floor, or the lowest seen height around them
     label_rule: LabelRule = field(default_factory=LabelRule)  # OK / NOK from fill when no classifier is used
-    models_dir: str = str(MODELS_DIR)  # keypoints.keras, depth.keras, classifier.keras for `nie fill`
+    models_dir: str = str(MODELS_DIR)  # keypoints.keras, depth.keras [, classifier.keras, fillnet.keras] for `nie fill`
     use_classifier: bool = True  # label with the classifier when models_dir has one (else by label_rule)
 
 
@@ -250,6 +283,7 @@ CONFIG_TYPES: dict[str, type] = {
     "keypoints": KeypointsConfig,
     "depth": DepthConfig,
     "volume": VolumeConfig,
+    "fillnet": FillnetConfig,
 }
 
 
@@ -349,8 +383,26 @@ def keypoints() -> KeypointsConfig:
     """
     return KeypointsConfig(
         data=ImageDataConfig(image_width=160, image_height=128, batch_size=32, val_split=0.2),
-        model=KeypointsModelConfig(weights="none", alpha=0.5),
+        model=KeypointsModelConfig(weights="none", alpha=0.5, head="regress"),
         train=TrainConfig(epochs=40, learning_rate=2e-3),
+    )
+
+
+@preset("keypoints")
+def keypoints_long() -> KeypointsConfig:
+    """The heat-map corner model for a long CPU run (issue 12): MobileNetV2 alpha 0.35 at 128 x 96 with a stride-4
+    decoder (0.67 M parameters, about 127 training images/s on the 2-core reference CPU), 20 epochs over 12,000
+    synthetic scenes (5 % held out for validation); resumes where it stopped.
+
+    Command: `nie synth --out datasets/synth12k --n 12000 --seed 0`, then
+             `nie train keypoints --data datasets/synth12k --preset keypoints_long`
+    Time: about 30 minutes on 2 idle CPU cores; 65 minutes beside the fillnet_long training.
+    Result on 300 scenes of seed 1000: see models/README.md (the shipped keypoints.keras).
+    """
+    return KeypointsConfig(
+        data=ImageDataConfig(image_width=128, image_height=96, batch_size=32, val_split=0.05),
+        model=KeypointsModelConfig(weights="none", alpha=0.35, head="heatmap", heatmap_stride=4, decoder_width=64),
+        train=TrainConfig(epochs=20, learning_rate=2e-3),
     )
 
 
@@ -402,9 +454,9 @@ def depth_smoke() -> DepthConfig:
 
 @preset("keypoints")
 def keypoints_gpu() -> KeypointsConfig:
-    """The corner regressor for one GPU on any Keras backend (PyTorch or JAX where TensorFlow is missing):
-    MobileNetV2 alpha 1.0 at 224 x 160, batch 128, 30 epochs over 20,000 synthetic scenes, the PyDataset loader
-    on every core with the decoded images held in memory.
+    """The heat-map corner model for one GPU on any Keras backend (PyTorch or JAX where TensorFlow is missing):
+    MobileNetV2 alpha 1.0 at 224 x 160 with a stride-4 decoder, batch 128, 30 epochs over 20,000 synthetic scenes,
+    the PyDataset loader on every core with the decoded images held in memory.
 
     The recipe: README, "Training on a GPU without TensorFlow".
     Command: `scripts/gpu_train.sh keypoints`, i.e.
@@ -415,7 +467,7 @@ def keypoints_gpu() -> KeypointsConfig:
     """
     return KeypointsConfig(
         data=ImageDataConfig(image_width=224, image_height=160, batch_size=128, val_split=0.05, cache_mb=16384),
-        model=KeypointsModelConfig(weights="none", alpha=1.0),
+        model=KeypointsModelConfig(weights="none", alpha=1.0, head="heatmap", decoder_width=96),
         train=TrainConfig(epochs=30, learning_rate=2e-3, verbose="2"),
     )
 
@@ -434,6 +486,30 @@ def depth_gpu() -> DepthConfig:
         data=ImageDataConfig(image_width=256, image_height=192, batch_size=64, val_split=0.05, cache_mb=49152),
         train=TrainConfig(epochs=30, learning_rate=1e-3, verbose="2"),
     )
+
+
+@preset("fillnet")
+def fillnet_smoke() -> FillnetConfig:
+    """Tiny fill-model run for tests: 32 x 32 openings, narrow CNN, 1 epoch.
+
+    Command: `nie train fillnet --data DATASET --preset fillnet_smoke`
+    Time: seconds. Result: a run directory; no accuracy is expected.
+    """
+    return FillnetConfig(data=FillnetDataConfig(size=32, margin=2, batch_size=4, augment=False, workers=1),
+                         model=FillnetModelConfig(widths=(4, 8), head_units=8), train=TrainConfig(epochs=1))
+
+
+@preset("fillnet")
+def fillnet_long() -> FillnetConfig:
+    """The learned fill model for a long CPU run (issue 12): 96 x 96 rectified openings, 4 conv levels, trained on
+    corners jittered like the corner model's errors, 30 epochs over 12,000 synthetic scenes (5 % held out).
+
+    Command: `nie synth --out datasets/synth12k --n 12000 --seed 0`, then
+             `nie train fillnet --data datasets/synth12k --preset fillnet_long`
+    Time: about 60 minutes on 2 idle CPU cores.
+    Result on 300 scenes of seed 1000: see models/README.md (the shipped fillnet.keras).
+    """
+    return FillnetConfig(train=TrainConfig(epochs=30, learning_rate=2e-3))
 
 
 def get_preset(name: str) -> tuple[str, Any]:

@@ -1,4 +1,5 @@
-"""Keypoint metrics (shared/conventions.md, section 5): mean_px, mean_pct_diag, iou, pck_05.
+"""Keypoint metrics (shared/conventions.md, section 5): mean_px, mean_pct_diag, iou, pck_05, and the order-free
+mean_px_any_start and mean_pct_diag_any_start (the distances at the best cyclic shift of the corner order).
 
 Predicted corners are put in canonical order before scoring: ordering by angle around the centroid
 turns a self-intersecting ("bow-tie") prediction into the simple quadrilateral through the same
@@ -12,7 +13,7 @@ import numpy as np
 
 from data.corners import canonical_order
 
-METRIC_NAMES = ("mean_px", "mean_pct_diag", "iou", "pck_05")
+METRIC_NAMES = ("mean_px", "mean_pct_diag", "iou", "pck_05", "mean_px_any_start", "mean_pct_diag_any_start")
 
 
 def polygon_area(poly: np.ndarray) -> float:
@@ -96,12 +97,21 @@ def corner_errors(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.linalg.norm(canonical_order(pred) - canonical_order(truth), axis=1)
 
 
+def corner_errors_any_start(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Corner distances (pixels) at the best cyclic shift of the predicted order: the error that does not count a
+    canonical start that flipped (a near-diamond box, whose two top corners almost tie on x + y)."""
+    p, t = canonical_order(pred), canonical_order(truth)
+    shifts = [np.linalg.norm(np.roll(p, s, axis=0) - t, axis=1) for s in range(len(p))]
+    return min(shifts, key=lambda e: float(e.mean()))
+
+
 def keypoint_metrics(pred: np.ndarray, truth: np.ndarray, image_wh: tuple[int, int]) -> dict[str, float]:
     """Metrics of one image's corners in original pixels.
 
     pck_05 counts corners within 5 % of the box diagonal (the longer diagonal of the true quadrilateral).
     """
     err = corner_errors(pred, truth)
+    free = corner_errors_any_start(pred, truth)
     t = canonical_order(truth)
     box_diag = max(np.linalg.norm(t[2] - t[0]), np.linalg.norm(t[3] - t[1])) if len(t) == 4 else np.ptp(t, 0).max()
     image_diag = float(np.hypot(*image_wh))
@@ -110,4 +120,6 @@ def keypoint_metrics(pred: np.ndarray, truth: np.ndarray, image_wh: tuple[int, i
         "mean_pct_diag": float(err.mean() / image_diag * 100),
         "iou": quad_iou(pred, truth) if len(t) == 4 else float("nan"),
         "pck_05": float(np.mean(err <= 0.05 * box_diag)),
+        "mean_px_any_start": float(free.mean()),
+        "mean_pct_diag_any_start": float(free.mean() / image_diag * 100),
     }

@@ -23,11 +23,13 @@ from data.via import ViaFormatError, ViaImage, corners_from_regions, polyline_re
 from keypoints.data import list_samples, to_pixels
 from keypoints.draw import draw_points
 from keypoints.metrics import METRIC_NAMES, corner_errors, keypoint_metrics
+from keypoints.model import heatmap_model
 from tasks.model_files import load_model as load_model_file
 
 
 def load_model(path: str | os.PathLike):
     import keypoints.losses  # noqa: F401  (registers the custom objects)
+    import keypoints.model  # noqa: F401
 
     return load_model_file(path)
 
@@ -45,6 +47,47 @@ def predict_corners(model, images: list[np.ndarray], batch_size: int = 16) -> li
         for p, img in zip(pred, chunk, strict=True):
             pts = to_pixels(p, img.shape[1], img.shape[0])
             out.append(canonical_order(pts) if k >= 3 else pts)
+    return out
+
+
+def corners_with_confidence(model, images: list[np.ndarray], batch_size: int = 16) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """Corners as predict_corners, and per corner a confidence in [0, 1] from a heat-map model: the share of the
+    heat map's softmax mass within 1.5 cells of its soft-argmax (a sharp single peak gives 1; a spread or split map,
+    as on pictures without a box, far less). None per image for a regressor or an exported model."""
+    with_maps = heatmap_model(model) if hasattr(model, "get_layer") else None
+    if with_maps is None:
+        return predict_corners(model, images, batch_size), [None] * len(images)
+    _, h, w, _ = model.input_shape
+    corners, confidence = [], []
+    for start in range(0, len(images), batch_size):
+        chunk = images[start : start + batch_size]
+        x = np.stack([cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) for img in chunk]).astype(np.float32)
+        pred, maps = with_maps.predict(x, verbose=0)
+        k = pred.shape[-1] // 2
+        for p, m, img in zip(pred.reshape(-1, k, 2), maps, chunk, strict=True):
+            pts = to_pixels(p, img.shape[1], img.shape[0])
+            conf = peak_mass(m, p)
+            if k >= 3:  # the confidences follow their corners into the canonical order
+                canon = canonical_order(pts)
+                conf = conf[[int(np.argmin(np.linalg.norm(pts - c, axis=1))) for c in canon]]
+                pts = canon
+            corners.append(pts)
+            confidence.append(conf)
+    return corners, confidence
+
+
+def peak_mass(logits: np.ndarray, corners_norm: np.ndarray, radius_cells: float = 1.5) -> np.ndarray:
+    """(K,) share of each heat map's softmax within `radius_cells` of the corner (normalised coordinates)."""
+    hh, ww, k = logits.shape
+    flat = logits.reshape(-1, k).astype(np.float64)
+    p = np.exp(flat - flat.max(0))
+    p = (p / p.sum(0)).reshape(hh, ww, k)
+    ys, xs = np.mgrid[0:hh, 0:ww] + 0.5
+    out = np.zeros(k)
+    for i in range(k):
+        cx, cy = corners_norm[i, 0] * ww, corners_norm[i, 1] * hh
+        near = (xs - cx) ** 2 + (ys - cy) ** 2 <= radius_cells**2
+        out[i] = p[..., i][near].sum()
     return out
 
 
@@ -139,8 +182,10 @@ def evaluate(data: str, out: str, cfg: KeypointsConfig, models: list[str] | None
     results: dict[str, dict[str, Any]] = {}
     names = _source_names(sources)
     for (kind, src), name in zip(sources, names, strict=True):
+        head = None
         if kind == "model":
             model = load_model(src)
+            head = "heatmap" if heatmap_model(model) is not None else "regress"
             images = [read_image(p) for p in tqdm(samples.images, desc=f"read ({name})", unit="img", disable=not progress)]
             predicted = dict(zip(samples.ids, predict_corners(model, images), strict=True))
         else:
@@ -149,7 +194,7 @@ def evaluate(data: str, out: str, cfg: KeypointsConfig, models: list[str] | None
         if not rows:
             raise ValueError(f"{src}: no image could be scored ({len(skipped)} without a prediction)")
         metrics = {**_summary(rows), "n": len(rows), "skipped": [{"id": i, "reason": r} for i, r in samples.skipped + skipped],
-                   "source": {"kind": kind, "path": str(src)}}
+                   "source": {"kind": kind, "path": str(src), **({"head": head} if head else {})}}
         target = Path(out) if len(sources) == 1 else Path(out) / name
         write_text_atomic(target / "metrics.json", json.dumps(metrics, indent=1) + "\n")
         write_csv_atomic(target / "per_image.csv",
@@ -160,9 +205,10 @@ def evaluate(data: str, out: str, cfg: KeypointsConfig, models: list[str] | None
     if len(sources) == 1:
         return next(iter(results.values()))
     ranking = sorted(results, key=lambda n: (-results[n]["iou"], results[n]["mean_px"]))
-    table = ["| source | iou | mean_px | mean_pct_diag | pck_05 | n |", "|---|---|---|---|---|---|"]
-    table += [f"| {n} | {results[n]['iou']:.4f} | {results[n]['mean_px']:.2f} | {results[n]['mean_pct_diag']:.3f} | "
-              f"{results[n]['pck_05']:.3f} | {results[n]['n']} |" for n in ranking]
+    table = ["| source | head | iou | mean_px | mean_pct_diag | mean_pct_diag, any start | pck_05 | n |", "|---|---|---|---|---|---|---|---|"]
+    table += [f"| {n} | {results[n]['source'].get('head', '-')} | {results[n]['iou']:.4f} | {results[n]['mean_px']:.2f} | "
+              f"{results[n]['mean_pct_diag']:.3f} | {results[n]['mean_pct_diag_any_start']:.3f} | {results[n]['pck_05']:.3f} | "
+              f"{results[n]['n']} |" for n in ranking]
     write_text_atomic(Path(out) / "comparison.md", "\n".join(table) + "\n")
     combined = {"sources": results, "best": ranking[0], "ranking": ranking}
     write_text_atomic(Path(out) / "metrics.json", json.dumps(combined, indent=1) + "\n")

@@ -7,6 +7,7 @@ from tasks.record import TaskRecord
 
 def _register() -> None:
     import keypoints.losses  # noqa: F401  (registers the custom loss and metric)
+    import keypoints.model  # noqa: F401  (registers SoftArgmax)
 
 
 def _build(cfg):

@@ -13,6 +13,7 @@ _MODULES = {
     "classifier": "classifier.task",
     "keypoints": "keypoints.task",
     "depth": "depth.task",
+    "fillnet": "fillnet.task",
     "fill": "volume.task",
 }
 

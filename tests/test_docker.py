@@ -4,7 +4,6 @@ Dockerfile copies exists, and every command the compose file runs exists in the 
 from __future__ import annotations
 
 import re
-
 import shlex
 import sys
 from pathlib import Path

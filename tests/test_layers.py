@@ -10,7 +10,7 @@ import pytest
 from tasks import registry
 from tests.conftest import ROOT
 
-TASK_PACKAGES = ("classifier", "keypoints", "depth")
+TASK_PACKAGES = ("classifier", "keypoints", "depth", "fillnet")
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -66,7 +66,7 @@ def test_every_task_record_is_complete_for_what_it_offers():
         if record.model_file:  # a task with a model can be built, trained, loaded and run
             for step in ("build", "train", "register", "infer", "predict", "evaluate"):
                 assert getattr(record, step) is not None, f"{name} lacks {step}"
-    assert registry.names("train") == ["classifier", "keypoints", "depth"]
+    assert registry.names("train") == ["classifier", "keypoints", "depth", "fillnet"]
     assert "fill" in registry.names("evaluate")
     with pytest.raises(ValueError, match="unknown task"):
         registry.get("nope")

@@ -25,10 +25,11 @@ from data.label_rule import label_for
 from data.layout import DatasetPaths, read_meta
 from tasks import registry
 from tasks.record import ModelRunner, keras_runner
-from volume.fill import Fill, metric_fill, normalised_fill
+from volume.fill import Fill, learned_fill, metric_fill, normalised_fill
 from volume.geometry import GeometryError, check_quad
 
-CHAIN_TASKS = ("keypoints", "depth", "classifier")  # the models the chain runs; the classifier is optional
+CHAIN_TASKS = ("keypoints", "depth", "classifier", "fillnet")  # the models the chain runs; classifier and fillnet are optional
+OPTIONAL = ("classifier", "fillnet")
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Models:
     keypoints: Any = None
     depth: Any = None
     classifier: Any = None
+    fillnet: Any = None
     class_names: tuple[str, ...] = ("NOK", "OK")
 
 
@@ -49,13 +51,15 @@ def load_models(models_dir: str | os.PathLike, need_classifier: bool = True, run
     `runner` (default: Keras, the .keras files; deploy.onnx_model.onnx_runner(): the .onnx files of `nie export`)."""
     runner = runner or keras_runner()
     folder = Path(models_dir)
-    missing = [model_file(t, runner) for t in CHAIN_TASKS if t != "classifier" and not (folder / model_file(t, runner)).is_file()]
+    missing = [model_file(t, runner) for t in CHAIN_TASKS if t not in OPTIONAL and not (folder / model_file(t, runner)).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder}: no {', '.join(missing)} ({runner.hint})")
     opened = {t: runner.open(registry.get(t), folder / model_file(t, runner)) for t in ("keypoints", "depth")}
     models = Models(opened["keypoints"], opened["depth"])
     if need_classifier and (folder / model_file("classifier", runner)).is_file():
         models.classifier = runner.open(registry.get("classifier"), folder / model_file("classifier", runner))
+    if (folder / model_file("fillnet", runner)).is_file():
+        models.fillnet = runner.open(registry.get("fillnet"), folder / model_file("fillnet", runner))
     return models
 
 
@@ -159,18 +163,25 @@ def oracle_inputs(dataset: str | os.PathLike, photo: Photo) -> tuple[np.ndarray,
 
 
 def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeConfig, methods: tuple[str, ...],
-            measured_depth: bool) -> dict[str, Fill]:
-    """Fill by each method; GeometryError (a clear message) when the inputs give no geometry."""
+            measured_depth: bool, learned: tuple[float, float] | None = None) -> dict[str, Fill]:
+    """Fill by each method; GeometryError (a clear message) when the inputs give no geometry.
+
+    `learned` is the fill model's (fill, overfill probability); without it (no fillnet model, no intrinsics) the
+    learned method falls back to the metric one (then to the normalised one), and its Fill says so."""
     h, w = photo.rgb.shape[:2]
     check_quad(corners, w, h)
     out = {}
     for method in methods:
-        if method == "metric" and photo.K is not None:
+        if method == "learned" and learned is not None:
+            out[method] = learned_fill(*learned, photo.lwh)
+        elif method in ("learned", "metric") and photo.K is not None:
             out[method] = metric_fill(depth, photo.K, corners, photo.lwh, grid_px=cfg.grid_px, wall_margin=cfg.wall_margin,
                                       overfill_margin_m=cfg.overfill_margin_m, scale="none" if measured_depth else cfg.depth_scale_fix,
                                       hidden_rule=cfg.hidden_rule)
         else:  # the seed's method (also the fallback without intrinsics)
             out[method] = normalised_fill(depth, corners, photo.lwh, grid_px=cfg.grid_px)
+        if method != out[method].method:
+            out[method].extra["fallback_from"] = method
     return out
 
 
@@ -193,8 +204,13 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
         p = registry.get("classifier").infer(models.classifier, [photo.rgb])[0]
         seconds["classifier"] = time.perf_counter() - t
         label, probability, label_source = models.class_names[int(np.argmax(p))], float(p.max()), "classifier"
+    learned = None
+    if "learned" in methods and models is not None and models.fillnet is not None and photo.K is not None:
+        t = time.perf_counter()
+        learned = registry.get("fillnet").infer(models.fillnet, [(photo.rgb, corners, photo.K, photo.lwh)])[0]
+        seconds["fillnet"] = time.perf_counter() - t
     t = time.perf_counter()
-    fills = measure(photo, corners, depth, cfg, methods, measured_depth=bool(oracle))
+    fills = measure(photo, corners, depth, cfg, methods, measured_depth=bool(oracle), learned=learned)
     seconds["volume"] = time.perf_counter() - t
     if label_source == "rule":
         main = fills[methods[0]]

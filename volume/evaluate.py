@@ -110,12 +110,15 @@ def evaluate(data: str, out: str, cfg: VolumeConfig, models: Models | None = Non
         return metrics
     if models is None:
         raise ValueError("give --model (a models folder) or --pred (a summary.csv)")
-    runs = {"models": fill_folder(paths.images, out_dir / "fill", cfg, models, methods=METHODS, progress=progress),
-            "oracle": fill_folder(paths.images, out_dir / "oracle", cfg, None, oracle=str(paths.root), methods=METHODS,
+    methods = (cfg.method, *(m for m in METHODS if m != cfg.method))  # the configured one first: the report shows it
+    # the oracle run: exact corners and depth, and the fill model (if any) on the exact corners
+    oracle_models = Models(fillnet=models.fillnet) if models.fillnet is not None else None
+    runs = {"models": fill_folder(paths.images, out_dir / "fill", cfg, models, methods=methods, progress=progress),
+            "oracle": fill_folder(paths.images, out_dir / "oracle", cfg, oracle_models, oracle=str(paths.root), methods=methods,
                                   progress=progress, write_pictures=False)}
     table = {}
     for inputs, run in runs.items():
-        for method in METHODS:
+        for method in methods:
             if run.records:
                 m, rows = score(_by_method(run.records, method, cfg), truth)
                 table[f"{method} / {inputs}"] = (m, rows, len(run.report.skipped))

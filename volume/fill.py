@@ -10,7 +10,7 @@ import numpy as np
 from volume.geometry import GeometryError, rim_samples
 from volume.heightmap import height_map
 
-METHODS = ("metric", "normalised")
+METHODS = ("learned", "metric", "normalised")
 
 
 @dataclass
@@ -18,9 +18,18 @@ class Fill:
     fill: float  # 0..1 of the inner volume
     empty_volume_l: float
     overfill: bool
-    method: str  # "metric" or "normalised"
+    method: str  # "learned", "metric" or "normalised"
     heights: np.ndarray  # (ny, nx) top-down grid, metres above the floor (metric) or share of H (normalised)
     extra: dict = field(default_factory=dict)  # scale, seen share, rim inliers, ...
+
+
+def learned_fill(fill: float, overfill_probability: float, lwh: tuple[float, float, float]) -> Fill:
+    """The fill model's answer (fillnet/) as a Fill; its height grid is the flat level the fill amounts to (the model
+    gives no map), as a share of H."""
+    L, W, H = lwh
+    fill = float(np.clip(fill, 0.0, 1.0))
+    return Fill(fill, (1.0 - fill) * L * W * H * 1000.0, overfill_probability >= 0.5, "learned", np.full((8, 8), fill),
+                {"overfill_probability": float(overfill_probability)})
 
 
 def fill_from_heights(heights: np.ndarray, H: float) -> float:

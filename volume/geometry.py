@@ -1,18 +1,17 @@
-"""Geometry on arrays: back-projection, a robust rim plane, rim-size scale correction, and the box frame.
+"""Geometry on arrays: back-projection, a robust rim plane, rim-size scale correction; the box frame (the rim's pose
+from its corners) lives in data/box_pose.py, where the task packages reach it too, and is re-exported here.
 
 Camera frame: x right, y down, z along the optical axis (depth is z-depth); pixel centres at integers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
+from data.box_pose import BoxFrame, GeometryError, Plane, box_frame
 
-class GeometryError(ValueError):
-    """Inputs from which no box geometry can be had (the message says which)."""
+__all__ = ["BoxFrame", "GeometryError", "Plane", "backproject", "box_frame", "check_quad", "fit_plane", "rays", "rim_samples", "rim_scale"]
 
 
 def backproject(u: np.ndarray, v: np.ndarray, z: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -41,23 +40,6 @@ def check_quad(corners: np.ndarray, width: int, height: int) -> None:
         raise GeometryError("the corners do not form a convex quadrilateral")
     if abs(cv2.contourArea(c.astype(np.float32))) < 16:
         raise GeometryError("the corners enclose almost no area")
-
-
-@dataclass
-class Plane:
-    """n . X = d in the camera frame, n a unit normal pointing towards the camera (so d < 0)."""
-
-    n: np.ndarray
-    d: float
-
-    def height(self, points: np.ndarray) -> np.ndarray:
-        """Signed distance above the plane (towards the camera)."""
-        return points @ self.n - self.d
-
-    def intersect(self, directions: np.ndarray) -> np.ndarray:
-        """Where camera rays (N, 3) from the origin meet the plane."""
-        t = self.d / (directions @ self.n)
-        return directions * t[:, None]
 
 
 def _plane_through(points: np.ndarray) -> Plane | None:
@@ -116,30 +98,6 @@ def rim_samples(depth: np.ndarray, corners: np.ndarray, per_edge: int = 24, radi
     return np.asarray(out, np.float64).reshape(-1, 3)
 
 
-@dataclass
-class BoxFrame:
-    """The box frame of the conventions (x along L, y along W, z up, rim at z = H) as a camera pose:
-    X_camera = R @ X_rim + t, where X_rim has its origin at corner 1 on the rim plane and z towards the camera."""
-
-    R: np.ndarray  # (3, 3)
-    t: np.ndarray  # (3,)
-    H: float
-    l_first: bool  # True when the edge from corner 1 to corner 2 (canonical order) runs along L
-    reprojection_px: float  # RMS distance of the reprojected rim corners from the given ones
-    up: float = 1.0  # +1 or -1: the sign that makes the rim frame's z point towards the camera
-
-    @property
-    def plane(self) -> Plane:
-        n = self.up * self.R[:, 2]
-        return Plane(n, float(n @ self.t))
-
-    def box(self, points: np.ndarray) -> np.ndarray:
-        """Camera-frame points (N, 3) -> box frame (x, y, height above the floor)."""
-        local = (points - self.t) @ self.R
-        local[:, 2] = self.H + self.up * local[:, 2]
-        return local
-
-
 def edge_lengths(corners_3d: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.roll(corners_3d, -1, axis=0) - corners_3d, axis=1)
 
@@ -153,31 +111,3 @@ def rim_scale(plane: Plane, corners: np.ndarray, K: np.ndarray, L: float, W: flo
     edges = edge_lengths(plane.intersect(rays(np.asarray(corners, np.float64), K)))
     known = np.array([L, W, L, W] if l_first else [W, L, W, L])
     return float(known.sum() / edges.sum())
-
-
-def box_frame(corners: np.ndarray, K: np.ndarray, lwh: tuple[float, float, float]) -> BoxFrame:
-    """The rim's pose from its 4 corner pixels, K and the known L x W (PnP, SQPnP: a global solver that also copes with a straight-down view, where IPPE returns NaN).
-
-    Which edge runs along L: both ways are solved and the one that reprojects better is kept (in a
-    straight-down view of a nearly square box both fit; then it matters little).
-    """
-    L, W, H = lwh
-    img = np.asarray(corners, np.float64).reshape(4, 1, 2)
-    best = None
-    for l_first in (True, False):
-        a, b = (L, W) if l_first else (W, L)
-        obj = np.array([[0, 0, 0], [a, 0, 0], [a, b, 0], [0, b, 0]], np.float64)
-        if not l_first:
-            obj = obj[:, [1, 0, 2]]  # x stays along L
-        ok, rvec, tvec = cv2.solvePnP(obj, img, K, None, flags=cv2.SOLVEPNP_SQPNP)
-        if not ok or not np.all(np.isfinite(tvec)):
-            continue
-        proj, _ = cv2.projectPoints(obj, rvec, tvec, K, None)
-        err = float(np.sqrt(np.mean(np.sum((proj - img) ** 2, axis=-1))))
-        R, t = cv2.Rodrigues(rvec)[0], tvec.reshape(3)
-        up = 1.0 if R[:, 2] @ -t > 0 else -1.0
-        if best is None or err < best.reprojection_px:
-            best = BoxFrame(R, t, H, l_first, err, up)
-    if best is None:
-        raise GeometryError("no camera pose fits the rim corners")
-    return best

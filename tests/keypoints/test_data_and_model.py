@@ -108,7 +108,7 @@ def test_pipeline_eager_and_graph_shapes(synth_dataset):
 
 
 def test_predictions_map_back_exactly_on_non_square_images():
-    cfg = _cfg()
+    cfg = _cfg("model.head=regress")
     model = build_model(cfg)
     target = np.array([0.1, 0.2, 0.9, 0.25, 0.85, 0.8, 0.05, 0.75], np.float32)
     dense = model.get_layer("corners")
@@ -178,3 +178,62 @@ def test_backbone_batchnorm_momentum_is_set(tmp_path):
     model.save(tmp_path / "m.keras")
     back = keras.models.load_model(tmp_path / "m.keras")
     assert all(la.momentum == 0.9 for la in back.get_layer("mobilenetv2").layers if isinstance(la, keras.layers.BatchNormalization))
+
+
+# ----------------------------------------------------------------------------------------------
+# The heat-map head
+# ----------------------------------------------------------------------------------------------
+def test_soft_argmax_against_numpy_and_at_sharp_peaks():
+    from keypoints.model import SoftArgmax
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, (2, 6, 8, 4)).astype(np.float32)
+    got = np.asarray(SoftArgmax()(logits))
+    for b in range(2):
+        for k in range(4):
+            p = np.exp(logits[b, ..., k] - logits[b, ..., k].max())
+            p /= p.sum()
+            ys, xs = np.mgrid[0:6, 0:8]
+            assert got[b, 2 * k] == pytest.approx(((xs + 0.5) / 8 * p).sum(), abs=1e-5)
+            assert got[b, 2 * k + 1] == pytest.approx(((ys + 0.5) / 6 * p).sum(), abs=1e-5)
+    sharp = np.full((1, 6, 8, 2), -50.0, np.float32)
+    sharp[0, 2, 5, 0] = 50.0  # one cell: its centre
+    sharp[0, 4, 1, 1] = sharp[0, 4, 2, 1] = 50.0  # two cells: halfway
+    got = np.asarray(SoftArgmax()(sharp))[0]
+    assert np.allclose(got, [5.5 / 8, 2.5 / 6, 2.0 / 8, 4.5 / 6], atol=1e-6)
+
+
+def test_heatmap_model_shapes_round_trip_and_confidence(tmp_path):
+    from keypoints.model import heatmap_model
+    from keypoints.results import corners_with_confidence, peak_mass
+    from tasks import registry
+
+    cfg = _cfg("data.image_width=64", "data.image_height=32")
+    model = build_model(cfg)
+    assert model.output_shape == (None, 8)
+    maps = heatmap_model(model)
+    _, logits = maps.predict(np.zeros((1, 32, 64, 3), np.float32), verbose=0)
+    assert logits.shape == (1, 8, 16, 4)  # stride 4
+    model.save(tmp_path / "m.keras")
+    again = registry.get("keypoints").load(tmp_path / "m.keras")
+    img = np.random.default_rng(1).integers(0, 255, (90, 200, 3), dtype=np.uint8)
+    assert np.allclose(predict_corners(again, [img])[0], predict_corners(model, [img])[0], atol=1e-4)
+    corners, conf = corners_with_confidence(again, [img])
+    assert np.allclose(corners[0], predict_corners(model, [img])[0], atol=1e-4)
+    assert conf[0].shape == (4,) and np.all((conf[0] >= 0) & (conf[0] <= 1))
+    peak = np.full((6, 8, 1), -30.0)
+    peak[3, 4, 0] = 30.0
+    assert peak_mass(peak, np.array([[4.5 / 8, 3.5 / 6]]))[0] == pytest.approx(1.0)
+    assert peak_mass(np.zeros((6, 8, 1)), np.array([[0.5, 0.5]]))[0] < 0.25  # flat: the mass is spread out
+    with pytest.raises(ValueError, match="divisible by 32"):
+        build_model(_cfg("data.image_width=40"))
+
+
+def test_regressor_has_no_heat_maps_and_no_confidence():
+    from keypoints.model import heatmap_model
+    from keypoints.results import corners_with_confidence
+
+    model = build_model(_cfg("model.head=regress"))
+    assert heatmap_model(model) is None
+    _, conf = corners_with_confidence(model, [np.zeros((40, 40, 3), np.uint8)])
+    assert conf == [None]

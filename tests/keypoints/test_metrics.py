@@ -66,3 +66,16 @@ def test_keypoint_metrics_by_hand():
     assert m["mean_pct_diag"] == pytest.approx(6.25 / 500 * 100)
     assert m["pck_05"] == pytest.approx(0.75)  # 5 % of the 250 px diagonal is 12.5 px
     assert 0.9 < m["iou"] < 1.0
+
+
+def test_order_free_error_forgives_a_flipped_start_only():
+    from keypoints.metrics import corner_errors_any_start
+
+    # a diamond whose top and left corners nearly tie on x + y: 1 px moves the canonical start from left to top
+    truth = np.array([[50.0, 10.0], [90.0, 50.0], [50.0, 90.0], [10.0, 49.5]])
+    shifted = np.array([[50.0, 10.0], [90.0, 50.0], [50.0, 90.0], [10.0, 50.5]])
+    m = keypoint_metrics(shifted, truth, (100, 100))
+    assert m["mean_px"] > 50  # every corner compared with its neighbour
+    assert m["mean_px_any_start"] == pytest.approx(0.25)  # one corner 1 px off, at the best shift
+    assert m["iou"] > 0.98
+    assert np.allclose(sorted(corner_errors_any_start(shifted, truth)), [0, 0, 0, 1])

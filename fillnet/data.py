@@ -1,0 +1,133 @@
+"""Fill-model training data: the dataset's photos with their corners, K, box size and true fill (meta.jsonl).
+
+Per element: the photo (decoded once, kept in memory when it fits) -> corners jittered as the corner model errs
+(training) -> rectified opening + pose numbers (fillnet/rectify.py) -> flips that carry the pose numbers along,
+colour jitter -> (model input (size, size, 8), target (fill, overfill)). A keras.utils.PyDataset: any backend.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from configs import FillnetConfig
+from data.box_pose import GeometryError
+from data.corners import canonical_order
+from data.images import read_image
+from data.layout import DatasetPaths, read_meta
+from data.splits import train_valid
+from fillnet.rectify import model_input, rectify
+from training.batches import CachedLoads, IndexedBatches, default_workers
+from training.colour_jitter import colour_jitter_np
+
+REFERENCE_DIAGONAL = 320.0  # corner jitter is given in px of a 256 x 192 image; larger photos get proportionally more
+
+
+@dataclass
+class Scenes:
+    ids: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    corners: list[np.ndarray] = field(default_factory=list)  # (4, 2) canonical order, px of the stored image
+    K: list[np.ndarray] = field(default_factory=list)
+    lwh: list[tuple[float, float, float]] = field(default_factory=list)
+    fill: list[float] = field(default_factory=list)
+    overfill: list[bool] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def subset(self, keep: list[bool]) -> Scenes:
+        pick = [i for i, k in enumerate(keep) if k]
+        return Scenes(*([getattr(self, f)[i] for i in pick] for f in ("ids", "images", "corners", "K", "lwh", "fill", "overfill")))
+
+
+def list_scenes(source: str | os.PathLike) -> Scenes:
+    """Scenes of a dataset root whose meta.jsonl rows give corners, K, box_lwh_m and fill; the rest skipped with a reason."""
+    paths = DatasetPaths(Path(source))
+    if not paths.meta.is_file():
+        raise FileNotFoundError(f"{source}: no meta.jsonl (the fill model learns from scenes with a known fill: nie synth)")
+    scenes = Scenes()
+    for row in read_meta(paths.meta):
+        name = Path(str(row.get("image", f"{row.get('id', '?')}.png"))).name
+        missing = [k for k in ("fill", "corners", "K", "box_lwh_m") if k not in row]
+        if missing:
+            scenes.skipped.append((name, f"meta.jsonl lacks {', '.join(missing)}"))
+            continue
+        image = paths.images / name
+        if not image.is_file():
+            scenes.skipped.append((name, "missing file"))
+            continue
+        scenes.ids.append(str(row.get("id", image.stem)))
+        scenes.images.append(str(image))
+        scenes.corners.append(canonical_order(np.asarray(row["corners"], np.float64)))
+        scenes.K.append(np.asarray(row["K"], np.float64))
+        scenes.lwh.append(tuple(float(v) for v in row["box_lwh_m"]))
+        scenes.fill.append(float(row["fill"]))
+        scenes.overfill.append(bool(row.get("overfill", False)))
+    return scenes
+
+
+def split_scenes(source: str | os.PathLike, cfg: FillnetConfig) -> tuple[Scenes, Scenes, list[tuple[str, str]]]:
+    return train_valid(source, list_scenes, cfg.data.val_split, cfg.train.seed)
+
+
+def jitter_corners(corners: np.ndarray, width: int, height: int, std_px: float, rng: np.random.Generator) -> np.ndarray:
+    """Corners moved by Gaussian noise, std drawn per sample from 0..2 x `std_px` (in px of a 320 px diagonal image,
+    scaled to this one): the model meets exact corners and corners worse than the corner model's typical error."""
+    scale = math.hypot(width, height) / REFERENCE_DIAGONAL
+    std = rng.uniform(0.0, 2.0 * std_px) * scale
+    return canonical_order(corners + rng.normal(0.0, std, corners.shape))
+
+
+def flip(opening: np.ndarray, pose: np.ndarray, horizontal: bool, vertical: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mirror the rectified opening along L and / or W; the camera's place mirrors with it (an exact symmetry)."""
+    pose = pose.copy()
+    if horizontal:
+        opening, pose[0] = opening[:, ::-1], -pose[0]
+    if vertical:
+        opening, pose[1] = opening[::-1], -pose[1]
+    return np.ascontiguousarray(opening), pose
+
+
+class FillSamples:
+    """One element at a time for training.batches.IndexedBatches (picklable for worker processes)."""
+
+    def __init__(self, cfg: FillnetConfig, scenes: Scenes, training: bool, cache: bool):
+        self.cfg, self.scenes, self.training = cfg, scenes, training
+        self.photos = CachedLoads(self._read, len(scenes.ids), cache)
+
+    def _read(self, i: int) -> tuple[np.ndarray]:
+        return (read_image(self.scenes.images[i]),)
+
+    def __call__(self, i: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        (rgb,) = self.photos(i)
+        s, d = self.scenes, self.cfg.data
+        corners = s.corners[i]
+        if self.training and d.augment and d.corner_jitter_px > 0:
+            corners = jitter_corners(corners, rgb.shape[1], rgb.shape[0], d.corner_jitter_px, rng)
+        try:
+            opening, pose = rectify(rgb, corners, s.K[i], s.lwh[i], d.size, d.margin)
+        except GeometryError:  # a jitter that no pose fits: the exact corners instead
+            opening, pose = rectify(rgb, s.corners[i], s.K[i], s.lwh[i], d.size, d.margin)
+        x = opening.astype(np.float32)
+        if self.training and d.augment:
+            x, pose = flip(x, pose, rng.uniform() < 0.5, rng.uniform() < 0.5)
+            x = colour_jitter_np(x[None], rng, brightness=0.1, contrast=0.2, saturation=0.2, hue=0.03, value_range=255.0)[0]
+        return model_input(x, pose), np.array([s.fill[i], float(s.overfill[i])], np.float32)
+
+
+def make_dataset(cfg: FillnetConfig, scenes: Scenes, training: bool, seed: int | None = None) -> IndexedBatches:
+    """Batches of (model input (B, size, size, 8), target (B, 2) = fill, overfill)."""
+    if not scenes.ids:
+        raise ValueError("no scenes to load")
+    seed = cfg.train.seed if seed is None else seed
+    h, w = read_image(scenes.images[0]).shape[:2]
+    cache = len(scenes.ids) * h * w * 3 / 2**20 <= cfg.data.cache_mb
+    workers = default_workers(cfg.data.workers) if training else 1
+    loads = FillSamples(cfg, scenes, training, cache)
+    if cache and workers > 1:
+        loads.photos.preload(workers, "fillnet: decoding")
+    return IndexedBatches(len(scenes.ids), cfg.data.batch_size, loads, training, seed=seed,
+                          steps=cfg.train.steps_per_epoch if training else 0, workers=workers)
