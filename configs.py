@@ -273,6 +273,11 @@ class VolumeConfig:
     wall_margin: float = 0.003  # share of L and W along the walls left out (besides steep surfaces: the wall faces), 0..0.2
     hidden_rule: Literal["floor", "border"] = "floor"  # cells hidden by content: empty floor, or the lowest seen height around them
     label_rule: LabelRule = field(default_factory=LabelRule)  # OK / NOK from fill when no classifier is used
+    work_max_side: int = 1024  # px; larger photos are measured on a copy this size (the models see far less), 64..8192
+    min_corner_confidence: float = 0.2  # mean heat-map confidence of the corners under which a picture is no_box, 0..1
+    max_reprojection_pct: float = 4.0  # rim corners further than this (% of the image diagonal) from a box of the given size: no_box
+    uncertain_reprojection_pct: float = 1.0  # ... further than this: uncertain
+    camera_distance_m: tuple[float, float] = (0.15, 8.0)  # a camera outside this range from the box means an implausible box size
     models_dir: str = str(MODELS_DIR)  # keypoints.keras, depth.keras [, classifier.keras, fillnet.keras] for `nie fill`
     use_classifier: bool = True  # label with the classifier when models_dir has one (else by label_rule)
 
@@ -639,7 +644,37 @@ def apply_overrides(cfg: Any, overrides: typing.Sequence[str]) -> Any:
         except yaml.YAMLError:
             value = text
         set_key(cfg, key.strip(), value)
+    validate(cfg)
     return cfg
+
+
+# the limits that, crossed, would train nothing or fail deep inside: checked after every override
+LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "epochs": (lambda v: v >= 1, "at least 1"),
+    "batch_size": (lambda v: v >= 1, "at least 1"),
+    "learning_rate": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "steps_per_epoch": (lambda v: v >= 0, "0 or more"),
+    "head_epochs": (lambda v: v >= 0, "0 or more"),
+    "image_width": (lambda v: v >= 8, "at least 8"),
+    "image_height": (lambda v: v >= 8, "at least 8"),
+    "val_split": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "workers": (lambda v: v >= 0, "0 or more"),
+    "n_workers": (lambda v: v >= 0, "0 or more"),
+    "grid_px": (lambda v: v >= 8, "at least 8"),
+    "work_max_side": (lambda v: v >= 64, "at least 64"),
+}
+
+
+def validate(cfg: Any, prefix: str = "") -> None:
+    """Refuses values outside LIMITS (ConfigError naming the key), anywhere in the config tree."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            validate(value, f"{prefix}{f.name}.")
+        elif f.name in LIMITS and isinstance(value, int | float) and not isinstance(value, bool):
+            ok, text = LIMITS[f.name]
+            if not ok(value):
+                raise ConfigError(f"{prefix}{f.name} must be {text}, got {value}")
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

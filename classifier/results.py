@@ -47,7 +47,7 @@ def _tile(img: np.ndarray, lines: list[str], width: int = 192) -> np.ndarray:
 def predict_folder(model_path: str, source: str, out: str, cfg: ClassifierConfig, progress: bool = True) -> ItemReport:
     """out/predictions.csv (image, label, probability of that label, then one column per class), out/<name>.png
     (the image with its label) and out/gallery.png (the first 48)."""
-    model = load_model(model_path)
+    model = load_model(model_path, task="classifier")
     out_dir = Path(out)
     report = ItemReport()
     rows, tiles = [], []
@@ -115,7 +115,7 @@ def evaluate(data: str, out: str, cfg: ClassifierConfig, model_path: str, progre
     samples = list_class_samples(usecase_folder(source, cfg.usecase), cfg.class_names)
     if not samples.files:
         raise ValueError(f"{data}: no readable images in the class folders ({len(samples.skipped)} skipped)")
-    model = load_model(model_path)
+    model = load_model(model_path, task="classifier")
     if model.output_shape[-1] != len(cfg.class_names):
         raise ValueError(f"{model_path}: the model has {model.output_shape[-1]} classes, class_names has {len(cfg.class_names)}")
     probs, batch = [], 32

@@ -61,6 +61,51 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(f"{path}: cannot decode image ({err})") from None
 
 
+def read_image_scaled(path: str | os.PathLike, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """(uint8 RGB at most `max_side` px on its longer side, (width, height) of the full upright image).
+
+    Large JPEGs decode at 1/2, 1/4 or 1/8 scale straight from the file (PIL's draft mode), so a 6000 x 4000 phone
+    photo costs a fraction of a full decode; the rest is an area-filter resize.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: file not found")
+    try:
+        with Image.open(path) as img:
+            full = img.size
+            if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF orientations that turn the picture by 90 degrees
+                full = full[::-1]
+            if img.format == "JPEG" and max(img.size) > max_side:
+                scale = max_side / max(img.size)
+                img.draft("RGB", (max(1, int(img.width * scale)), max(1, int(img.height * scale))))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise ImageReadError(f"{path}: cannot decode image ({err})") from None
+    if max(full) <= max_side or (path.suffix.lower() == ".png" and _png_bit_depth(path) == 16):
+        rgb = read_image(path)
+        scale = max_side / max(rgb.shape[:2])
+        if scale < 1:
+            rgb = cv2.resize(rgb, (max(1, int(round(rgb.shape[1] * scale))), max(1, int(round(rgb.shape[0] * scale)))),
+                             interpolation=cv2.INTER_AREA)
+        return rgb, full
+    try:
+        with Image.open(path) as img:
+            if img.format == "JPEG":
+                scale = max_side / max(img.size)
+                img.draft("RGB", (max(1, int(img.width * scale)), max(1, int(img.height * scale))))
+            img = ImageOps.exif_transpose(img)
+            img.load()
+            rgb = _to_rgb8(img, path)
+    except ImageReadError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise ImageReadError(f"{path}: cannot decode image ({err})") from None
+    scale = max_side / max(rgb.shape[:2])
+    if scale < 1:
+        size = (max(1, int(round(rgb.shape[1] * scale))), max(1, int(round(rgb.shape[0] * scale))))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return rgb, (int(full[0]), int(full[1]))
+
+
 def _png_bit_depth(path: Path) -> int:
     with open(path, "rb") as fh:
         head = fh.read(26)

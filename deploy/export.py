@@ -72,15 +72,36 @@ def _drop_dangling_inputs(path: Path) -> None:
         onnx.save(graph_model, str(path))
 
 
-def export_model(model_path: str | os.PathLike, fmt: str, out: str | os.PathLike) -> tuple[Path, float]:
-    """Writes the export (a folder for saved_model, a file otherwise; replaced only when complete).
+SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
+
+
+def check_target(out: Path, fmt: str, force: bool) -> None:
+    """Nothing a user owns is replaced: an existing --out is refused, and with --force replaced only when it is an
+    export of this format itself (a .onnx / .tflite file, or a SavedModel folder)."""
+    suffix = SUFFIXES.get(fmt)
+    if suffix and out.suffix.lower() != suffix:
+        raise ValueError(f"--out {out}: a {fmt} export is a {suffix} file")
+    if not out.exists() and not out.is_symlink():
+        return
+    if not force:
+        raise FileExistsError(f"--out {out} exists; choose another path, or --force to replace that export")
+    own = (out.is_dir() and (out / "saved_model.pb").is_file()) if fmt == "saved_model" else (out.is_file() and out.suffix.lower() == suffix)
+    if not own:
+        kind = "folder" if out.is_dir() else "file"
+        raise FileExistsError(f"--out {out} is a {kind} that is not a {fmt} export: not replacing it, even with --force")
+
+
+def export_model(model_path: str | os.PathLike, fmt: str, out: str | os.PathLike, force: bool = False) -> tuple[Path, float]:
+    """Writes the export (a folder for saved_model, a file otherwise) under a temporary name and moves it into place
+    only when complete, where nothing is (or, with force, over an earlier export of the same format only).
     Returns (path, largest absolute difference from the Keras model on a random batch)."""
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    out = Path(out)
+    check_target(out, fmt, force)
     model = as_float32(load_any(model_path))
     x = sample_input(model)
     model(x[:1])  # a loaded model must have been called before Keras exports it
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp{out.suffix}")  # the exporters check the suffix
     try:
@@ -91,9 +112,14 @@ def export_model(model_path: str | os.PathLike, fmt: str, out: str | os.PathLike
             _drop_dangling_inputs(tmp)
         else:
             model.export(str(tmp), format="litert", verbose=False)
-        if out.is_dir():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        check_target(out, fmt, force)  # again: something may have appeared there while exporting
+        if out.is_dir():  # an earlier SavedModel (checked above): moved aside, then removed once the new one is in place
+            old = out.with_name(f".{out.name}.{os.getpid()}.old")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -35,7 +35,7 @@ def load_model(path: str | os.PathLike):
     import depth.metrics  # noqa: F401
     import depth.model  # noqa: F401
 
-    return load_model_file(path)
+    return load_model_file(path, task="depth")
 
 
 def predict_depth(model, images: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:

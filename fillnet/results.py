@@ -28,7 +28,7 @@ def load_model(path):
     import fillnet.losses  # noqa: F401  (registers the custom objects)
     import fillnet.model  # noqa: F401
 
-    return load_model_file(path)
+    return load_model_file(path, task="fillnet")
 
 
 def predict_fill(model, items: list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float, float]]],

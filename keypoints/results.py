@@ -31,7 +31,7 @@ def load_model(path: str | os.PathLike):
     import keypoints.losses  # noqa: F401  (registers the custom objects)
     import keypoints.model  # noqa: F401
 
-    return load_model_file(path)
+    return load_model_file(path, task="keypoints")
 
 
 def predict_corners(model, images: list[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:

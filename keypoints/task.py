@@ -23,9 +23,11 @@ def _train(cfg, data, run_path, log=print):
 
 
 def _infer(model, images):
-    from keypoints.results import predict_corners
+    """Per image (corners (4, 2) canonical order, per-corner confidence (4,) or None for a regressor / exported model)."""
+    from keypoints.results import corners_with_confidence
 
-    return predict_corners(model, images)
+    corners, confidence = corners_with_confidence(model, images)
+    return list(zip(corners, confidence, strict=True))
 
 
 def _predict(model_path, source, out, cfg):

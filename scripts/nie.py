@@ -127,16 +127,26 @@ def cmd_augment_preview(args: argparse.Namespace) -> str:
 
     record = registry.get(args.task)
     cfg = _config(record.config, args.preset, args.overrides)
+    target = Path(args.out)
+    if target.is_dir() or target.suffix.lower() != ".png":
+        raise CommandError(f"--out {args.out}: give the path of a new .png file")
+    if target.exists():
+        raise CommandError(f"--out {args.out} exists; choose another name (nie never overwrites a file it did not just make)")
+    _check_exists(args.data, "--data")
     out = record.preview(cfg, args.data, args.out)
     return f"augmentation preview -> {out}"
 
 
 def cmd_fill(args: argparse.Namespace) -> str:
     from volume.chain import classifier_only, load_models, parse_box
-    from volume.report import fill_folder
+    from volume.report import check_output_folder, fill_folder
 
     cfg = _config("volume", None, args.overrides)
     box = parse_box(args.box) if args.box else None
+    _check_exists(args.input, "--input")  # the inputs first: loading the models takes seconds
+    if args.oracle:
+        _check_exists(args.oracle, "--oracle")
+    check_output_folder(args.input, args.out)
     models_dir = args.models or cfg.models_dir
     runner = _runner(args.backend)
     if args.oracle:  # ground-truth corners and depth; the classifier (if any) still labels
@@ -146,13 +156,14 @@ def cmd_fill(args: argparse.Namespace) -> str:
     run = fill_folder(args.input, args.out, cfg, models, oracle=args.oracle, box=box)
     for name, reason in run.report.skipped:
         print(f"skipped {name}: {reason}")
+    counts = run.counts()
+    told = (f"{len(run.rows)} photos: {counts['measured']} measured, {counts['uncertain']} uncertain, {counts['no_box']} no box, "
+            f"{counts['error']} errors" + (f" ({run.internal_errors} internal: NIE_DEBUG=1 shows why)" if run.internal_errors else ""))
     if not run.records:
-        raise CommandError(f"no image could be measured ({len(run.report.skipped)} skipped)")
-    n = len(run.records)
+        raise CommandError(f"no photo could be measured ({told}) -> {args.out}/index.html")
+    nok = sum(1 for r in run.records if r["label"] == "NOK")
     stages = ", ".join(f"{k} {v:.0f} ms" for k, v in run.ms_per_image().items() if k != "total")
-    mean_fill = sum(r["fill"] for r in run.records) / n
-    return (f"{n} images, {len(run.report.skipped)} skipped; mean fill {100 * mean_fill:.1f} %; per image: {stages} "
-            f"-> {args.out}/index.html")
+    return f"{told}; {nok} NOK; per image: {stages} -> {args.out}/index.html"
 
 
 def _runner(name: str):
@@ -176,7 +187,7 @@ def cmd_export(args: argparse.Namespace) -> str:
 
     if args.overrides:
         raise CommandError(f"export takes no key=value overrides (got {args.overrides[0]!r})")
-    path, diff = export_model(args.model, args.format, args.out)
+    path, diff = export_model(args.model, args.format, args.out, force=args.force)
     if diff > 1e-4:
         raise CommandError(f"{path}: exported, but it differs from the Keras model by {diff:.2e} (more than 1e-4)")
     return f"{args.format} -> {path}; largest difference from the Keras model on a random batch: {diff:.1e}"
@@ -243,11 +254,29 @@ def _add_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="override configs.py fields, e.g. tilt_deg=[0,10]")
 
 
+EXAMPLES = {
+    "synth": "nie synth --out datasets/synth2500 --n 2500 --seed 0",
+    "import": "nie import --via my_photos/via_project.json --images my_photos --out datasets/mine",
+    "split": "nie split --input datasets/mine --out datasets/mine_split --val 0.2 --seed 0",
+    "train": "nie train keypoints --data datasets/synth12k --preset keypoints_long   (run it again to resume)",
+    "predict": "nie predict keypoints --model models/keypoints.keras --input photos/ --out predictions/",
+    "errormap": "nie errormap --gt datasets/x/depth --pred predictions/depth --out errormaps/",
+    "evaluate": "nie evaluate keypoints --model runs/keypoints/long --model models/keypoints.keras --data datasets/eval1000 --out eval/",
+    "augment-preview": "nie augment-preview keypoints --data datasets/synth12k --out preview.png",
+    "fill": "nie fill --input photos/ --out report/ --box 0.6x0.4x0.3   (then open report/index.html)",
+    "export": "nie export --model models/keypoints.keras --format onnx --out exported/keypoints.onnx",
+    "config": "nie config keypoints --preset keypoints_long",
+    "demo": "nie demo --n 24",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     import configs
     from tasks import registry  # the task records only: no Keras, no TensorFlow
 
-    parser = argparse.ArgumentParser(prog="nie", description="Neural Image Enhancer: how full is this box, from one photo.")
+    parser = argparse.ArgumentParser(prog="nie", description="Neural Image Enhancer: how full is this box, from one photo.",
+                                     epilog="Example: nie fill --input photos/ --out report/ --box 0.6x0.4x0.3   (then open report/index.html)")
+    parser.add_argument("--version", action="version", version=f"nie {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("synth", help="write synthetic box scenes with exact ground truth",
@@ -345,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Exports a .keras model (or a run's best.keras) and checks it against Keras on a random batch.")
     p.add_argument("--model", required=True, help="a .keras file or a run directory")
     p.add_argument("--format", required=True, choices=["saved_model", "onnx", "litert"])
-    p.add_argument("--out", required=True, help="output path (a folder for saved_model, else a file: .onnx, .tflite)")
+    p.add_argument("--out", required=True, help="output path (a new folder for saved_model, else a new file: .onnx, .tflite)")
+    p.add_argument("--force", action="store_true", help="replace an earlier export of the same format at --out (never anything else)")
     _add_overrides(p)
     p.set_defaults(func=cmd_export)
 
@@ -365,11 +395,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", help="models folder (default: the shipped models/)")
     _add_overrides(p)
     p.set_defaults(func=cmd_demo)
+    for name, example in EXAMPLES.items():
+        sub.choices[name].epilog = f"Example: {example}"
     return parser
 
 
 # Bad input: the data modules' errors all derive from ValueError (ConfigError, ViaFormatError, ImageReadError, ...).
 BAD_INPUT_ERRORS = (CommandError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError, ValueError)
+
+
+MODEL_COMMANDS = ("train", "predict", "evaluate", "augment-preview", "fill", "export", "demo")
+
+
+def quiet_tensorflow() -> None:
+    """TensorFlow's start-up lines (oneDNN, CPU features, absl) go to stderr from C++ before any Python setting can
+    stop them: import it once with stderr pointed elsewhere. NIE_DEBUG=1 keeps them."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                import tensorflow  # noqa: F401
+            except ImportError:
+                pass
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("nie")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     if extra:
         args.overrides = [*getattr(args, "overrides", []), *extra]
     func: Callable[[argparse.Namespace], str] = args.func
+    if args.command in MODEL_COMMANDS and not os.environ.get("NIE_DEBUG"):
+        quiet_tensorflow()
     try:
         summary = func(args)
     except KeyboardInterrupt:

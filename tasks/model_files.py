@@ -23,12 +23,21 @@ def resolve_model_path(path: str | os.PathLike) -> Path:
     return path
 
 
-def load_model(path: str | os.PathLike, compile: bool = False):
-    """Loads a Keras model; a file that is not one raises ValueError naming it."""
+MODEL_NAMES = {"nie_keypoints": "keypoints", "nie_depth": "depth", "nie_classifier": "classifier", "nie_fillnet": "fillnet"}
+
+
+def load_model(path: str | os.PathLike, compile: bool = False, task: str | None = None):
+    """Loads a Keras model; a file that is not one, or (with `task`) a model of another task, raises ValueError
+    naming it, before any prediction can fail on the wrong shapes."""
     import keras
 
     file = resolve_model_path(path)
     try:
-        return keras.models.load_model(file, compile=compile)
+        model = keras.models.load_model(file, compile=compile)
     except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as err:
         raise ValueError(f"{file}: cannot load as a Keras model ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+    if task is not None:
+        kind = next((t for prefix, t in MODEL_NAMES.items() if model.name.startswith(prefix)), None)
+        if kind != task:
+            raise ValueError(f"{file} is {'a ' + kind + ' model' if kind else 'not a model of NIE'} ({model.name}), not a {task} model")
+    return model

@@ -39,7 +39,7 @@ class TaskRecord:
 
         if self.register is not None:
             self.register()
-        return load_model(path)
+        return load_model(path, task=self.name if self.model_file else None)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image
 
 from scripts.nie import main
+from tests.conftest import ROOT
 
 
 def run_nie(*args: str) -> subprocess.CompletedProcess:
@@ -144,3 +146,42 @@ def test_a_multi_line_error_is_printed_as_its_first_line_only(monkeypatch, capsy
     monkeypatch.setattr(nie, "cmd_config", fails)
     assert nie.main(["config", "depth"]) == 2
     assert capsys.readouterr().err == "nie config: error: first line\n"
+
+
+def test_issue_13_bad_input_in_one_line(synth_dataset, tmp_path, capsys):
+    """Each case of the issue: exit 2, one line, nothing written."""
+    models = ROOT / "models"
+    cases = [
+        (["predict", "depth", "--model", str(models / "keypoints.keras"), "--input", str(synth_dataset / "images"), "--out", str(tmp_path / "p")],
+         "is a keypoints model"),
+        (["train", "depth", "--data", str(synth_dataset), "--run", str(tmp_path / "r"), "--preset", "depth_smoke", "train.epochs=-1"],
+         "train.epochs must be at least 1"),
+        (["augment-preview", "depth", "--data", str(synth_dataset), "--out", str(tmp_path)], "a new .png file"),
+        (["fill", "--input", str(tmp_path / "nonexistent"), "--out", str(tmp_path / "f")], "no such file or folder"),
+    ]
+    (tmp_path / "taken.png").write_bytes(b"mine")
+    cases.append((["augment-preview", "depth", "--data", str(synth_dataset), "--out", str(tmp_path / "taken.png")], "exists"))
+    imported = tmp_path / "imported"
+    shutil.copytree(synth_dataset, imported)
+    rows = [json.loads(line) for line in (imported / "meta.jsonl").read_text().splitlines()]
+    (imported / "meta.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "fill"}) + "\n" for r in rows))
+    cases.append((["evaluate", "fill", "--pred", str(tmp_path / "none.csv"), "--data", str(imported), "--out", str(tmp_path / "e")],
+                  "no true fill"))
+    for argv, expected in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and expected in err, (argv, err)
+    assert (tmp_path / "taken.png").read_bytes() == b"mine"
+    assert not any((tmp_path / name).exists() for name in ("p", "r", "f", "e"))
+
+
+def test_version_and_examples(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.startswith("nie ")
+    from scripts.nie import EXAMPLES, build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name, parser in sub.choices.items():
+        assert parser.epilog and parser.epilog.startswith("Example: nie "), name
+        assert name in EXAMPLES

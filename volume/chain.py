@@ -14,17 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from configs import VolumeConfig
 from data.corners import canonical_order
 from data.depth_io import DepthReadError, read_depth
 from data.images import ImageReadError
-from data.intrinsics import intrinsics_from_exif, intrinsics_from_fov
+from data.intrinsics import intrinsics_from_exif, intrinsics_from_fov, rescale_intrinsics
 from data.label_rule import label_for
 from data.layout import DatasetPaths, read_meta
 from tasks import registry
 from tasks.record import ModelRunner, keras_runner
+from volume.checks import NoBox, check_box
 from volume.fill import Fill, learned_fill, metric_fill, normalised_fill
 from volume.geometry import GeometryError, check_quad
 
@@ -83,6 +85,20 @@ class Photo:
     K_source: str  # "meta", "exif", "fov" or "none"
     lwh: tuple[float, float, float]
     truth: dict[str, Any] | None = None  # the meta.jsonl row, when there is one
+    box_source: str = "meta"  # "option" (--box), "meta" or "default" (configs.py)
+    full_wh: tuple[int, int] | None = None  # (width, height) of the photo as stored; rgb may be smaller (work_max_side)
+
+    @property
+    def scale(self) -> float:
+        """Pixels of the stored photo per pixel of the working copy (1 unless the photo was shrunk)."""
+        return 1.0 if self.full_wh is None else self.full_wh[0] / self.rgb.shape[1]
+
+    def to_full(self, points: np.ndarray) -> np.ndarray:
+        """Working-copy pixels -> the stored photo's pixels (pixel centres at integers)."""
+        return (np.asarray(points, np.float64) + 0.5) * self.scale - 0.5
+
+    def to_work(self, points: np.ndarray) -> np.ndarray:
+        return (np.asarray(points, np.float64) + 0.5) / self.scale - 0.5
 
 
 @dataclass
@@ -95,6 +111,10 @@ class Result:
     label_source: str  # "classifier" or "rule"
     probability: float | None
     seconds: dict[str, float] = field(default_factory=dict)
+    confidence: np.ndarray | None = None  # per corner, from a heat-map corner model
+    uncertain: list[str] = field(default_factory=list)  # why the numbers are not to be trusted (empty: measured)
+    rule_label: str = ""  # the label rule applied to the main method's fill and overfill
+    classifier_label: str | None = None  # the classifier's opinion, when there is one
 
 
 def meta_beside(images: Path) -> dict[str, dict[str, Any]]:
@@ -114,24 +134,35 @@ def parse_box(text: str) -> tuple[float, float, float]:
         parts = []
     if len(parts) != 3 or min(parts) <= 0:
         raise ValueError(f"--box must be LxWxH in metres, e.g. 0.4x0.3x0.25; got {text!r}")
+    if max(parts) > 5:
+        guess = "x".join(f"{p / 100:g}" for p in parts)
+        raise ValueError(f"--box is in metres: {text} would be a box of {max(parts):g} m (centimetres? then --box {guess})")
     L, W, H = parts
     return (max(L, W), min(L, W), H)
 
 
 def make_photo(path: Path, rgb: np.ndarray, meta: dict[str, dict[str, Any]], cfg: VolumeConfig,
-               box: tuple[float, float, float] | None) -> Photo:
+               box: tuple[float, float, float] | None, photo_id: str | None = None, full_wh: tuple[int, int] | None = None) -> Photo:
+    """The photo with its intrinsics and box size (K for the working copy `rgb`, which may be smaller than the
+    stored photo of size `full_wh`)."""
     row = meta.get(path.name)
     h, w = rgb.shape[:2]
+    full_wh = full_wh or (w, h)
     K, source = None, "none"
     if row and "K" in row:
-        K, source = np.asarray(row["K"], np.float64), "meta"
+        K, source = rescale_intrinsics(np.asarray(row["K"], np.float64), full_wh, (w, h)), "meta"
     else:
         K = intrinsics_from_exif(path, w, h)
         source = "exif" if K is not None else source
         if K is None and cfg.fov_deg > 0:
             K, source = intrinsics_from_fov(w, h, cfg.fov_deg), "fov"
-    lwh = box or (tuple(row["box_lwh_m"]) if row and "box_lwh_m" in row else tuple(cfg.box_lwh_m))
-    return Photo(path, path.stem, rgb, K, source, tuple(float(v) for v in lwh), row)
+    if box:
+        lwh, box_source = box, "option"
+    elif row and "box_lwh_m" in row:
+        lwh, box_source = tuple(row["box_lwh_m"]), "meta"
+    else:
+        lwh, box_source = tuple(cfg.box_lwh_m), "default"
+    return Photo(path, photo_id or path.stem, rgb, K, source, tuple(float(v) for v in lwh), row, box_source, full_wh)
 
 
 def _meta_by_id(meta: Path) -> dict[str, dict[str, Any]]:
@@ -147,19 +178,21 @@ def _read_meta_by_id(meta: Path, mtime_ns: int) -> dict[str, dict[str, Any]]:
 def oracle_inputs(dataset: str | os.PathLike, photo: Photo) -> tuple[np.ndarray, np.ndarray]:
     """Ground-truth corners (meta) and depth (depth/<id>.png) of a dataset image."""
     paths = DatasetPaths(Path(dataset))
-    row = photo.truth if photo.truth is not None else _meta_by_id(paths.meta).get(photo.id)
+    row = photo.truth if photo.truth is not None else _meta_by_id(paths.meta).get(photo.path.stem)
     if row is None or "corners" not in row:
         raise ValueError(f"{photo.path.name}: no ground-truth corners in {paths.meta}")
-    depth_file = paths.depth_file(photo.id)
+    depth_file = paths.depth_file(photo.path.stem)
     if depth_file is None:
         raise ValueError(f"{photo.path.name}: no ground-truth depth in {paths.depth}")
     try:
         depth = read_depth(depth_file)
     except DepthReadError as err:
         raise ValueError(str(err)) from None
-    if depth.shape != photo.rgb.shape[:2]:
+    if (depth.shape[1], depth.shape[0]) != photo.full_wh:
         raise ValueError(f"{photo.path.name}: depth {depth.shape[1]}x{depth.shape[0]} does not match the image")
-    return canonical_order(np.asarray(row["corners"], np.float64)), depth
+    if depth.shape != photo.rgb.shape[:2]:  # a shrunk working copy: nearest, so invalid pixels never blend
+        depth = cv2.resize(depth, (photo.rgb.shape[1], photo.rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
+    return photo.to_work(canonical_order(np.asarray(row["corners"], np.float64))), depth
 
 
 def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeConfig, methods: tuple[str, ...],
@@ -189,21 +222,34 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
     """Corners, depth and label for one photo (models or oracle), then the fill by each method."""
     seconds: dict[str, float] = {}
     t = time.perf_counter()
+    confidence = None
     if oracle:
         corners, depth = oracle_inputs(oracle, photo)
         seconds["inputs"] = time.perf_counter() - t
     else:
-        corners = registry.get("keypoints").infer(models.keypoints, [photo.rgb])[0]
+        corners, confidence = registry.get("keypoints").infer(models.keypoints, [photo.rgb])[0]
         seconds["keypoints"] = time.perf_counter() - t
+        h, w = photo.rgb.shape[:2]
+        try:
+            check_quad(corners, w, h)
+        except GeometryError as err:
+            raise NoBox(f"no open box found ({err})") from None
+        uncertain = check_box(corners, confidence, photo.K, photo.lwh, w, h, cfg)  # before the depth model: no_box costs less
         t = time.perf_counter()
         depth = registry.get("depth").infer(models.depth, [photo.rgb])[0]
         seconds["depth"] = time.perf_counter() - t
-    probability, label_source = None, "rule"
+    if oracle:
+        uncertain = []
+    if photo.K_source == "fov":
+        uncertain.append(f"no intrinsics (meta.jsonl K or EXIF focal length): a {cfg.fov_deg:g}-degree field of view was assumed")
+    if photo.box_source == "default":
+        uncertain.append("no box size (--box or meta.jsonl): the default {:g}x{:g}x{:g} m was assumed".format(*photo.lwh))
+    probability, label_source, classifier_label = None, "rule", None
     if models is not None and models.classifier is not None:
         t = time.perf_counter()
         p = registry.get("classifier").infer(models.classifier, [photo.rgb])[0]
         seconds["classifier"] = time.perf_counter() - t
-        label, probability, label_source = models.class_names[int(np.argmax(p))], float(p.max()), "classifier"
+        classifier_label, probability = models.class_names[int(np.argmax(p))], float(p.max())
     learned = None
     if "learned" in methods and models is not None and models.fillnet is not None and photo.K is not None:
         t = time.perf_counter()
@@ -212,10 +258,10 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
     t = time.perf_counter()
     fills = measure(photo, corners, depth, cfg, methods, measured_depth=bool(oracle), learned=learned)
     seconds["volume"] = time.perf_counter() - t
-    if label_source == "rule":
-        main = fills[methods[0]]
-        label = label_for(main.fill, main.overfill, cfg.label_rule)
-    return Result(photo, corners, depth, fills, label, label_source, probability, seconds)
+    main = fills[methods[0]]
+    label = label_for(main.fill, main.overfill, cfg.label_rule)  # the label follows the measured numbers
+    return Result(photo, corners, depth, fills, label, label_source, probability, seconds, confidence, uncertain, label,
+                  classifier_label)
 
 
 READ_ERRORS = (ImageReadError, GeometryError, ValueError, FileNotFoundError, json.JSONDecodeError)

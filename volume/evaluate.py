@@ -49,11 +49,12 @@ def score(predicted: dict[str, dict[str, Any]], truth: dict[str, dict[str, Any]]
 
 
 def read_summary(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """summary.csv (`nie fill`) -> {id: {fill, overfill, label}}."""
+    """summary.csv (`nie fill`) -> {id: {fill, overfill, label}} of the rows with numbers (status measured or
+    uncertain; a summary without a status column has numbers in every row)."""
     try:
         reader = csv.DictReader(io.StringIO(Path(path).read_text()))
         out = {r["id"]: {"fill": float(r["fill"]), "overfill": r["overfill"].strip().lower() in ("true", "1", "yes"), "label": r["label"]}
-               for r in reader}
+               for r in reader if r.get("status", "measured") in ("measured", "uncertain")}
     except (KeyError, ValueError, AttributeError) as err:
         raise ValueError(f"{path}: not a summary.csv of nie fill (columns id, fill, overfill, label needed; {err})") from None
     return out
@@ -63,7 +64,7 @@ def _by_method(records: list[dict[str, Any]], method: str, cfg: VolumeConfig) ->
     out = {}
     for r in records:
         m = r.get("by_method", {}).get(method, {"fill": r["fill"], "overfill": r["overfill"]})
-        label = r["label"] if r["label_source"] == "classifier" else label_for(m["fill"], m["overfill"], cfg.label_rule)
+        label = label_for(m["fill"], m["overfill"], cfg.label_rule)
         out[r["id"]] = {"fill": m["fill"], "overfill": m["overfill"], "label": label}
     return out
 
@@ -101,7 +102,10 @@ def evaluate(data: str, out: str, cfg: VolumeConfig, models: Models | None = Non
     paths = DatasetPaths(Path(data))
     if not paths.meta.is_file():
         raise FileNotFoundError(f"{data}: no meta.jsonl with the true fill to score against")
-    truth = {r["id"]: r for r in read_meta(paths.meta)}
+    truth = {r["id"]: r for r in read_meta(paths.meta) if "fill" in r}
+    if not truth:
+        raise ValueError(f"{data}: meta.jsonl gives no true fill (imported photos?): nie evaluate fill scores scenes whose fill is "
+                         "known; nie fill measures photos")
     out_dir = Path(out)
     if pred:
         metrics, rows = score(read_summary(pred), truth)

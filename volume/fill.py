@@ -46,8 +46,20 @@ def metric_fill(depth: np.ndarray, K: np.ndarray, corners: np.ndarray, lwh: tupl
     fill = fill_from_heights(hm.heights, H)
     above = (hm.heights > H + overfill_margin_m) & hm.seen
     overfill = bool(above.sum() >= max(2, 0.005 * above.size))  # a few stray points are noise, not content
+    low, high = evidence_range(hm.heights, hm.seen, hm.upper, H)
     return Fill(fill, (1 - fill) * L * W * H * 1000, overfill, "metric", hm.heights,
-                {"scale": hm.scale, "seen": float(hm.seen.mean()), "rim_inliers": hm.rim_inliers, "l_first": hm.frame.l_first})
+                {"scale": hm.scale, "seen": float(hm.seen.mean()), "rim_inliers": hm.rim_inliers, "l_first": hm.frame.l_first,
+                 "fill_low": min(low, fill), "fill_high": max(high, fill)})
+
+
+def evidence_range(heights: np.ndarray, seen: np.ndarray, upper: np.ndarray, H: float) -> tuple[float, float]:
+    """(lowest, highest) fill the photo allows: seen cells keep their heights; a hidden cell holds anything from
+    nothing up to the highest content that would still be hidden (its carving bound: rays passed over it that high;
+    H where none did)."""
+    top = np.clip(np.where(np.isfinite(upper), upper, H), 0.0, H)
+    low = np.where(seen, np.clip(heights, 0.0, H), 0.0)
+    high = np.where(seen, np.clip(heights, 0.0, H), top)
+    return float(low.mean() / H), float(high.mean() / H)
 
 
 def rectify(image: np.ndarray, corners: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:

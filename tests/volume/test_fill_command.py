@@ -21,15 +21,17 @@ def test_oracle_fill_writes_the_conventions_outputs(synth_dataset, tmp_path, cap
     out = tmp_path / "fill"
     assert main(["fill", "--input", str(synth_dataset / "images"), "--out", str(out), "--oracle", str(synth_dataset),
                  "use_classifier=false"]) == 0
-    assert "16 images, 0 skipped" in capsys.readouterr().out
+    assert "16 photos: 16 measured, 0 uncertain, 0 no box, 0 errors" in capsys.readouterr().out
     rows = list(csv.DictReader(open(out / "summary.csv")))
-    assert list(rows[0]) == ["id", "image", "fill", "empty_volume_l", "overfill", "label", "corners"]
+    assert list(rows[0]) == ["id", "image", "status", "reason", "fill", "fill_low", "fill_high", "empty_volume_l", "overfill", "label",
+                             "method", "corners"]
+    assert all(r["status"] == "measured" and float(r["fill_low"]) <= float(r["fill"]) <= float(r["fill_high"]) for r in rows)
     assert len(rows) == 16 and len(rows[0]["corners"].split()) == 8
     rec = json.loads((out / f"{rows[0]['id']}.json").read_text())
     assert rec["intrinsics"] == "meta" and rec["method"] == "metric" and 0 <= rec["fill"] <= 1
     L, W, H = rec["box_lwh_m"]
     assert rec["empty_volume_l"] == pytest.approx((1 - rec["fill"]) * L * W * H * 1000, abs=1e-2)
-    assert (out / f"{rows[0]['id']}.png").is_file() and "<table>" in (out / "index.html").read_text()
+    assert (out / f"{rows[0]['id']}.png").is_file() and "<table" in (out / "index.html").read_text()
     # scoring the summary against meta.jsonl, checked by hand
     meta = {r["id"]: r for r in read_meta(synth_dataset / "meta.jsonl")}
     ev = tmp_path / "ev"
@@ -54,11 +56,13 @@ def test_bad_input_is_reported_per_image_and_the_rest_measured(synth_dataset, tm
     out = tmp_path / "fill"
     assert main(["fill", "--input", str(ds / "images"), "--out", str(out), "--oracle", str(ds), "use_classifier=false"]) == 0
     text = capsys.readouterr().out
-    assert f"skipped {rows[0]['id']}.png: the corners do not form a convex quadrilateral" in text
-    assert f"skipped {rows[1]['id']}.png: corner" in text and "lies outside the 256x192 image" in text
-    assert f"skipped {rows[2]['id']}.png: no valid depth inside the box opening" in text
-    assert "skipped zz_broken.png: " in text and "13 images, 4 skipped" in text
+    assert f"skipped {rows[0]['id']}.png: no_box: the corners do not form a convex quadrilateral" in text
+    assert f"skipped {rows[1]['id']}.png: no_box: corner" in text and "lies outside the 256x192 image" in text
+    assert f"skipped {rows[2]['id']}.png: no_box: no valid depth inside the box opening" in text
+    assert "skipped zz_broken.png: error: " in text and "17 photos: 13 measured, 0 uncertain, 3 no box, 1 errors" in text
     assert len(read_summary(out / "summary.csv")) == 13
+    statuses = {r["id"]: r["status"] for r in csv.DictReader(open(out / "summary.csv"))}
+    assert len(statuses) == 17 and statuses["zz_broken"] == "error" and statuses[rows[0]["id"]] == "no_box"
 
 
 def test_model_chain_and_the_fallbacks(synth_dataset, tmp_path, capsys):
@@ -70,7 +74,10 @@ def test_model_chain_and_the_fallbacks(synth_dataset, tmp_path, capsys):
     assert main(["fill", "--input", str(photos), "--out", str(out), "--box", "0.5x0.3x0.25", "use_classifier=false"]) == 0
     assert "keypoints" in capsys.readouterr().out  # per-stage timings
     rec = json.loads(next(out.glob("*.json")).read_text())
-    assert rec["intrinsics"] == "fov" and rec["box_lwh_m"] == [0.5, 0.3, 0.25] and rec["label_source"] == "rule"
+    assert rec["intrinsics"] == "fov" and rec["box_lwh_m"] == [0.5, 0.3, 0.25] and rec["box_source"] == "option"
+    assert rec["status"] in ("uncertain", "no_box") and "field of view was assumed" in rec["reason"]  # default intrinsics
+    if rec["status"] == "uncertain":
+        assert rec["label_reason"] and rec["label"] in ("OK", "NOK")
     assert set(rec["seconds"]) >= {"keypoints", "depth", "volume"}
     out2 = tmp_path / "fill2"
     assert main(["fill", "--input", str(photos), "--out", str(out2), "fov_deg=0", "use_classifier=false"]) == 0
@@ -105,6 +112,6 @@ def test_oracle_for_photos_outside_the_dataset(synth_dataset, tmp_path, capsys):
     for name in sorted((synth_dataset / "images").iterdir())[:2]:
         shutil.copy(name, photos / name.name)
     assert main(["fill", "--input", str(photos), "--out", str(tmp_path / "o"), "--oracle", str(synth_dataset), "use_classifier=false"]) == 0
-    assert "2 images, 0 skipped" in capsys.readouterr().out
+    assert "2 photos: 2 measured" in capsys.readouterr().out
     rec = json.loads(next((tmp_path / "o").glob("0*.json")).read_text())
     assert rec["intrinsics"] == "meta"  # no meta beside these photos: the oracle dataset's gives K and the box
