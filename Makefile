@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python bench/classifier_inference.py
 	$(BIN)/python bench/fill_latency.py
 	$(BIN)/python bench/backends.py
+	$(BIN)/python bench/big_photo.py
 	$(BIN)/python bench/summary.py
 
 clean:

@@ -7,17 +7,7 @@ tf.data augmentation, GradientTape); building, loading and predicting work on ev
 from __future__ import annotations
 
 from tasks.backend import require_tensorflow
-from tasks.record import TaskRecord
-
-
-def _register() -> None:
-    import classifier.augment  # noqa: F401  (registers ColourAugment)
-
-
-def _build(cfg):
-    from classifier.model import build_model
-
-    return build_model(cfg)
+from tasks.record import TaskRecord, imports, lazy
 
 
 def _train(cfg, data, run_path, log=print):
@@ -25,12 +15,6 @@ def _train(cfg, data, run_path, log=print):
     from classifier.train import train
 
     return train(cfg, data, run_path, log)
-
-
-def _infer(model, images):
-    from classifier.results import predict_probabilities
-
-    return predict_probabilities(model, images)
 
 
 def _predict(model_path, source, out, cfg):
@@ -66,5 +50,6 @@ def _layer_table(cfg) -> str:
 
 
 TASK = TaskRecord(name="classifier", config="classifier", summary="OK / NOK per use case (EfficientNetB0)",
-                  model_file="classifier.keras", build=_build, train=_train, register=_register, infer=_infer, predict=_predict,
+                  model_file="classifier.keras", build=lazy("classifier.model", "build_model"), train=_train,
+                  register=imports("classifier.augment"), infer=lazy("classifier.results", "predict_probabilities"), predict=_predict,
                   evaluate=_evaluate, preview=_preview, layer_table=_layer_table, needs_tensorflow="train, augment-preview, Grad-CAM")

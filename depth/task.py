@@ -2,31 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.record import TaskRecord
-
-
-def _register() -> None:
-    import depth.losses  # noqa: F401  (registers the custom layers, loss and metrics)
-    import depth.metrics  # noqa: F401
-    import depth.model  # noqa: F401
-
-
-def _build(cfg):
-    from depth.model import build_model
-
-    return build_model(cfg)
-
-
-def _train(cfg, data, run_path, log=print):
-    from depth.train import train
-
-    return train(cfg, data, run_path, log)
-
-
-def _infer(model, images):
-    from depth.results import predict_depth
-
-    return predict_depth(model, images)
+from tasks.record import TaskRecord, imports, lazy
 
 
 def _predict(model_path, source, out, cfg):
@@ -48,12 +24,7 @@ def _evaluate(data, out, cfg, models, preds, log=print) -> str:
             f"median-scaled abs_rel {s['abs_rel']:.4f}, delta1 {s['delta1']:.4f} -> {out}/metrics.json")
 
 
-def _preview(cfg, data, out):
-    from depth.results import augment_preview
-
-    return augment_preview(cfg, data, out)
-
-
 TASK = TaskRecord(name="depth", config="depth", summary="depth in metres per pixel (U-Net)", model_file="depth.keras",
-                  build=_build, train=_train, register=_register, infer=_infer, predict=_predict, evaluate=_evaluate,
-                  preview=_preview)
+                  build=lazy("depth.model", "build_model"), train=lazy("depth.train", "train"),
+                  register=imports("depth.losses", "depth.metrics", "depth.model"), infer=lazy("depth.results", "predict_depth"),
+                  predict=_predict, evaluate=_evaluate, preview=lazy("depth.results", "augment_preview"))

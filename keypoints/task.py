@@ -2,24 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.record import TaskRecord
-
-
-def _register() -> None:
-    import keypoints.losses  # noqa: F401  (registers the custom loss and metric)
-    import keypoints.model  # noqa: F401  (registers SoftArgmax)
-
-
-def _build(cfg):
-    from keypoints.model import build_model
-
-    return build_model(cfg)
-
-
-def _train(cfg, data, run_path, log=print):
-    from keypoints.train import train
-
-    return train(cfg, data, run_path, log)
+from tasks.record import TaskRecord, imports, lazy
 
 
 def _infer(model, images):
@@ -46,14 +29,8 @@ def _evaluate(data, out, cfg, models, preds, log=print) -> str:
         return f"{len(m['sources'])} sources compared, best {m['best']} -> {out}/comparison.md"
     for item in m["skipped"]:
         log(f"skipped {item['id']}: {item['reason']}")
-    return (f"{m['n']} images: iou {m['iou']:.4f}, mean_px {m['mean_px']:.2f}, mean_pct_diag {m['mean_pct_diag']:.3f}, "
-            f"pck_05 {m['pck_05']:.3f} -> {out}/metrics.json")
-
-
-def _preview(cfg, data, out):
-    from keypoints.results import augment_preview
-
-    return augment_preview(cfg, data, out)
+    return (f"{m['n']} images: iou {m['iou']:.4f}, mean_px {m['mean_px']:.2f}, mean_pct_diag {m['mean_pct_diag']:.3f} "
+            f"(any start {m['mean_pct_diag_any_start']:.3f}), pck_05 {m['pck_05']:.3f} -> {out}/metrics.json")
 
 
 def _layer_table(cfg) -> str:
@@ -64,5 +41,6 @@ def _layer_table(cfg) -> str:
 
 
 TASK = TaskRecord(name="keypoints", config="keypoints", summary="the 4 corners of the box opening (MobileNetV2)",
-                  model_file="keypoints.keras", build=_build, train=_train, register=_register, infer=_infer, predict=_predict,
-                  evaluate=_evaluate, preview=_preview, layer_table=_layer_table)
+                  model_file="keypoints.keras", build=lazy("keypoints.model", "build_model"), train=lazy("keypoints.train", "train"),
+                  register=imports("keypoints.losses", "keypoints.model"), infer=_infer, predict=_predict, evaluate=_evaluate,
+                  preview=lazy("keypoints.results", "augment_preview"), layer_table=_layer_table)

@@ -7,9 +7,30 @@ when called, so listing the tasks (`nie --help`) costs nothing. `scripts/nie.py`
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+
+def lazy(module: str, name: str) -> Callable[..., Any]:
+    """`module.name`, imported when first called: a record lists its functions without importing Keras."""
+
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = f"{module}.{name}"
+    return call
+
+
+def imports(*modules: str) -> Callable[[], None]:
+    """A `register` function: importing these modules registers their custom Keras objects."""
+
+    def register() -> None:
+        for module in modules:
+            importlib.import_module(module)
+
+    return register
 
 
 @dataclass(frozen=True)

@@ -166,13 +166,22 @@ function sortBy(col, numeric) {
   });
   rows.forEach(r => body.appendChild(r));
 }
+// index.html#sort=fill (or #sort=fill-desc, #sort=status, #sort=id): open the page already sorted
+window.addEventListener('DOMContentLoaded', () => {
+  const m = location.hash.match(/sort=([a-z_ ]+?)(-desc)?$/);
+  if (!m) return;
+  const th = Array.from(document.querySelectorAll('#rows th')).find(h => h.dataset.name === m[1]);
+  if (!th) return;
+  th.click();
+  if (m[2]) th.click();
+});
 """
 
 STYLE = ("body{font-family:sans-serif;margin:16px}td,th{padding:4px 8px;text-align:left;border-bottom:1px solid #ddd;vertical-align:top}"
          "th{cursor:pointer;background:#f4f4f4;position:sticky;top:0}th[data-dir=asc]::after{content:' \\25B2'}"
          "th[data-dir=desc]::after{content:' \\25BC'}tr.nok{background:#fff0f0}tr.error{background:#ffe0e0}tr.no_box{background:#f0f0f0;color:#555}"
          "tr.uncertain td.status{color:#a60}.big{font-size:120%;font-weight:bold}.counts span{margin-right:18px}"
-         ".flag{color:#b00;font-weight:bold}.small{font-size:85%;color:#555}")
+         ".flag{color:#b00;font-weight:bold}.small{font-size:85%;color:#555}td:nth-child(4),td:nth-child(5){white-space:nowrap}")
 
 
 def index_html(run: FillRun, title: str, cfg: VolumeConfig, pictures: bool = True) -> str:
@@ -194,8 +203,8 @@ def index_html(run: FillRun, title: str, cfg: VolumeConfig, pictures: bool = Tru
                    "run again with NIE_DEBUG=1 for the traceback, and report it).</p>")
     columns = [("picture", None), ("id", False), ("status", False), ("fill", True), ("empty", True), ("label", False),
                ("classifier", False), ("true fill", True), ("method", False), ("box, K", False), ("reason", False)]
-    head = "".join(f"<th onclick='sortBy({i}, {str(num).lower()})'>{esc(name)}</th>" if num is not None else f"<th>{esc(name)}</th>"
-                   for i, (name, num) in enumerate(columns))
+    head = "".join(f"<th data-name='{esc(name)}' onclick='sortBy({i}, {str(num).lower()})'>{esc(name)}</th>" if num is not None
+                   else f"<th>{esc(name)}</th>" for i, (name, num) in enumerate(columns))
     body = []
     for r in run.rows:
         status = r["status"]
@@ -210,7 +219,7 @@ def index_html(run: FillRun, title: str, cfg: VolumeConfig, pictures: bool = Tru
             opinion = (f"{esc(c['label'])} {100 * c['probability']:.0f} %" + ("" if c["agrees"] else " <span class='flag'>disagrees</span>")
                        if c else "")
             truth = f"{100 * r['true_fill']:.0f} %" if "true_fill" in r else ""
-            box = (f"{'x'.join(f'{v:g}' for v in r['box_lwh_m'])} m ({esc(r['box_source'])})<br>"
+            box = (f"{'x'.join(f'{v:.2f}' for v in r['box_lwh_m'])} m ({esc(r['box_source'])})<br>"
                    f"<span class='small'>K: {esc(r['intrinsics'])}</span>")
             cells = [(pic, ""), (esc(r["id"]), r["id"]), (esc(status), status), (fill, f"{r['fill']:.6f}"),
                      (f"{r['empty_volume_l']:.1f} l", f"{r['empty_volume_l']:.3f}"), (label, r["label"]), (opinion, opinion),
