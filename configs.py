@@ -69,6 +69,8 @@ class SynthConfig:
     item_height_frac: tuple[float, float] = (0.08, 0.5)  # item height / H
     item_yaw_prob: float = 0.3  # probability an item is turned about the vertical, 0..1
     overfill_prob: float = 0.12  # probability of content sticking out over the rim, 0..1
+    closed_prob: float = 0.0  # share of closed boxes (flaps folded shut): nothing to measure, for no_box training and tests, 0..1
+    no_box_prob: float = 0.0  # share of scenes without a box (the ground and loose items), 0..1
     # camera
     tilt_deg: tuple[float, float] = (0.0, 35.0)  # camera axis from vertical, 0..60
     yaw_deg: tuple[float, float] = (0.0, 360.0)  # heading around the box
@@ -274,7 +276,7 @@ class VolumeConfig:
     hidden_rule: Literal["floor", "border"] = "floor"  # cells hidden by content: empty floor, or the lowest seen height around them
     label_rule: LabelRule = field(default_factory=LabelRule)  # OK / NOK from fill when no classifier is used
     work_max_side: int = 1024  # px; larger photos are measured on a copy this size (the models see far less), 64..8192
-    min_corner_confidence: float = 0.2  # mean heat-map confidence of the corners under which a picture is no_box, 0..1
+    min_corner_confidence: float = 0.4  # mean heat-map confidence of the corners under which a picture is no_box, 0..1
     max_reprojection_pct: float = 4.0  # rim corners further than this (% of the image diagonal) from a box of the given size: no_box
     uncertain_reprojection_pct: float = 1.0  # ... further than this: uncertain
     camera_distance_m: tuple[float, float] = (0.15, 8.0)  # a camera outside this range from the box means an implausible box size
@@ -328,6 +330,17 @@ def synth_smoke() -> SynthConfig:
     Time: under 2 s after the renderer is compiled. Result: 8 scenes with full ground truth.
     """
     return SynthConfig(image_width=64, image_height=48, aa_samples=2, workers=1)
+
+
+@preset("synth")
+def synth_negatives() -> SynthConfig:
+    """Pictures with nothing to measure, for `nie fill`'s no_box: half closed boxes, half scenes without a box (default
+    views otherwise). meta.jsonl says "open": false; annotations.json and classes/ leave them out.
+
+    Command: `nie synth --out datasets/negatives --n 100 --seed 2000 --preset synth_negatives`
+    Time: seconds. Result: used by bench/no_box.py.
+    """
+    return SynthConfig(closed_prob=0.5, no_box_prob=0.5)
 
 
 @preset("synth")

@@ -51,6 +51,9 @@ def list_scenes(source: str | os.PathLike) -> Scenes:
     scenes = Scenes()
     for row in read_meta(paths.meta):
         name = Path(str(row.get("image", f"{row.get('id', '?')}.png"))).name
+        if row.get("open", True) is False:
+            scenes.skipped.append((name, "no open box (a closed box or no box)"))
+            continue
         missing = [k for k in ("fill", "corners", "K", "box_lwh_m") if k not in row]
         if missing:
             scenes.skipped.append((name, f"meta.jsonl lacks {', '.join(missing)}"))

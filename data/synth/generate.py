@@ -72,6 +72,7 @@ def meta_row(sample: Sample, image_id: str, cfg: SynthConfig) -> dict[str, Any]:
         "top_visible": round(sc.top_visible, 4),
         "scene": sc.kind,
         "tilt_deg": round(float(np.degrees(np.arccos(np.clip(-sc.R_cw[2, 2], -1, 1)))), 3),
+        **({} if sc.open else {"open": False}),
     }
 
 
@@ -129,6 +130,8 @@ def generate(out: str | os.PathLike, n: int, seed: int, cfg: SynthConfig, progre
     seconds = time.perf_counter() - t0
     via = []
     for row in rows:
+        if not row.get("open", True):  # a closed box or no box: no opening to annotate, no OK / NOK
+            continue
         img_path = out / row["image"]
         region = polyline_region(np.array(row["corners"]), label="box")
         via.append(ViaImage(Path(row["image"]).name, img_path.stat().st_size, [region], {}))

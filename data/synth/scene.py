@@ -14,6 +14,7 @@ to the cell edges; leaning boards are ray cast).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -71,6 +72,7 @@ class Scene:
     top_visible: float = 1.0  # share of the floor whose highest content surface the camera sees
     max_content_z: float = 0.0
     kind: str = "empty"
+    open: bool = True  # False for a closed box or a scene without a box: nothing to measure (nie fill: no_box)
     # light
     light: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
     ambient: float = 0.4
@@ -147,6 +149,26 @@ def _item_tint(rng) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # The box
 # ----------------------------------------------------------------------------------------------
+def _close_flaps(scene: Scene, rng, card: Material) -> None:
+    """Four flaps folded shut over the opening (the long ones on top, meeting in the middle): a closed parcel."""
+    L, W, H, t = scene.L, scene.W, scene.H, scene.t
+    eye = np.eye(3)
+    scene.add_solid([L / 4, W / 2, H + t / 2], eye, [L / 4 - 0.002, W / 2, t / 2], card)  # short flaps, lower layer
+    scene.add_solid([3 * L / 4, W / 2, H + t / 2], eye, [L / 4 - 0.002, W / 2, t / 2], card)
+    lift = t * rng.uniform(1.0, 1.6)  # the long flaps lie on them, not quite flat
+    scene.add_solid([L / 2, W / 4, H + t / 2 + lift], eye, [L / 2 + t, W / 4 - 0.001, t / 2], card)
+    scene.add_solid([L / 2, 3 * W / 4, H + t / 2 + lift], eye, [L / 2 + t, W / 4 - 0.001, t / 2], card)
+
+
+def _clutter(scene: Scene, rng, bank: TextureBank) -> None:
+    """A scene without a box: a few loose items on the ground where the box would stand."""
+    L, W = scene.L, scene.W
+    for _ in range(int(rng.integers(0, 5))):
+        a, b, c = rng.uniform(0.03, 0.25, 3)
+        centre = [rng.uniform(-0.3, 1.3) * L, rng.uniform(-0.3, 1.3) * W, scene.ground_z + c]
+        scene.add_solid(centre, _rot_z(rng.uniform(0, 2 * math.pi)), [a, b, c], _material(rng, bank, "item", tint=_item_tint(rng)))
+
+
 def _build_box(scene: Scene, cfg: SynthConfig, rng, bank: TextureBank) -> None:
     L, W, H, t = scene.L, scene.W, scene.H, scene.t
     card = _material(rng, bank, "cardboard", tint=1 + rng.normal(0, 0.05, 3), ppm=rng.uniform(250, 450))
@@ -506,8 +528,19 @@ def sample_scene(cfg: SynthConfig, rng: np.random.Generator, bank: TextureBank) 
     dims = sorted([_uniform(rng, cfg.box_length_m), _uniform(rng, cfg.box_width_m)], reverse=True)
     scene = Scene(L=dims[0], W=dims[1], H=_uniform(rng, cfg.box_height_m), t=_uniform(rng, cfg.wall_thickness_m))
     scene.ground_material = _material(rng, bank, "ground", tint=1 + rng.normal(0, 0.06, 3), ppm=rng.uniform(120, 300))
-    _build_box(scene, cfg, rng, bank)
-    _fill_box(scene, cfg, rng, bank)
+    # the draw only happens when negatives are asked for, so default datasets stay byte-identical to earlier ones
+    draw = rng.random() if (cfg.no_box_prob or cfg.closed_prob) else 1.0
+    if draw < cfg.no_box_prob:
+        scene.open, scene.kind = False, "no_box"
+        _clutter(scene, rng, bank)
+    elif draw < cfg.no_box_prob + cfg.closed_prob:
+        scene.open, scene.kind = False, "closed"
+        cfg_shut = dataclasses.replace(cfg, flaps_prob=0.0)
+        _build_box(scene, cfg_shut, rng, bank)
+        _close_flaps(scene, rng, _material(rng, bank, "cardboard", tint=1 + rng.normal(0, 0.05, 3), ppm=rng.uniform(250, 450)))
+    else:
+        _build_box(scene, cfg, rng, bank)
+        _fill_box(scene, cfg, rng, bank)
     _light(scene, cfg, rng)
     _camera(scene, cfg, rng)
     return scene

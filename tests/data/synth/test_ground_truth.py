@@ -222,3 +222,13 @@ def test_sample_depends_only_on_seed_and_index(tmp_path):
     for k in range(3):
         name = f"images/{k:06d}.png"
         assert (a / name).read_bytes() == (b / name).read_bytes()
+
+
+def test_negatives_are_closed_boxes_or_no_box_and_left_out_of_annotations(tmp_path):
+    from tests.conftest import make_dataset
+
+    root = make_dataset(tmp_path / "neg", 8, 2000, preset="synth_negatives")
+    rows = read_meta(root / "meta.jsonl")
+    assert {r["scene"] for r in rows} == {"closed", "no_box"} and all(r["open"] is False for r in rows)
+    assert read_via(root / "annotations.json") == []
+    assert not (root / "classes").exists() or not any((root / "classes").rglob("*.png"))
