@@ -40,8 +40,9 @@ def nonsense(folder: Path, n: int, size=(256, 192)) -> None:
 
 
 def main() -> None:
-    import configs
     from results_io import machine, save
+
+    import configs
     from volume.chain import load_models
     from volume.report import fill_folder
 

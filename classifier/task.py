@@ -52,4 +52,4 @@ def _layer_table(cfg) -> str:
 TASK = TaskRecord(name="classifier", config="classifier", summary="OK / NOK per use case (EfficientNetB0)",
                   model_file="classifier.keras", build=lazy("classifier.model", "build_model"), train=_train,
                   register=imports("classifier.augment"), infer=lazy("classifier.results", "predict_probabilities"), predict=_predict,
-                  evaluate=_evaluate, preview=_preview, layer_table=_layer_table, needs_tensorflow="train, augment-preview, Grad-CAM")
+                  evaluate=_evaluate, preview=_preview, layer_table=_layer_table)

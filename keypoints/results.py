@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ def corners_with_confidence(model, images: list[np.ndarray], batch_size: int = 1
     """Corners as predict_corners, and per corner a confidence in [0, 1] from a heat-map model: the share of the
     heat map's softmax mass within 1.5 cells of its soft-argmax (a sharp single peak gives 1; a spread or split map,
     as on pictures without a box, far less). None per image for a regressor or an exported model."""
-    with_maps = heatmap_model(model) if hasattr(model, "get_layer") else None
+    with_maps = _with_heatmaps(model)
     if with_maps is None:
         return predict_corners(model, images, batch_size), [None] * len(images)
     _, h, w, _ = model.input_shape
@@ -74,6 +75,19 @@ def corners_with_confidence(model, images: list[np.ndarray], batch_size: int = 1
             corners.append(pts)
             confidence.append(conf)
     return corners, confidence
+
+
+_HEATMAP_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _with_heatmaps(model):
+    """The model's two-output twin (corners, heat maps), made once per model: a new one per call would be traced
+    again by every predict (about a second a photo)."""
+    if not hasattr(model, "get_layer"):
+        return None  # an exported model (onnxruntime): no heat maps to read
+    if model not in _HEATMAP_MODELS:
+        _HEATMAP_MODELS[model] = heatmap_model(model)
+    return _HEATMAP_MODELS[model]
 
 
 def peak_mass(logits: np.ndarray, corners_norm: np.ndarray, radius_cells: float = 1.5) -> np.ndarray:

@@ -52,7 +52,6 @@ class TaskRecord:
     evaluate: Callable[..., str] | None = None  # (data, out, cfg, models, preds, log) -> the one-line summary (metrics.json in out)
     preview: Callable[[Any, str, str], Any] | None = None  # (cfg, data, out) -> the written picture's path
     layer_table: Callable[[Any], str] | None = None  # cfg -> the backbone's layer table (models with a pretrained backbone)
-    needs_tensorflow: str = ""  # steps that need the TensorFlow backend, e.g. "train" (said in the error when another backend runs)
 
     def load(self, path):
         """A trained .keras file (or a run directory's best.keras) of this task, custom objects registered."""

@@ -207,6 +207,7 @@ def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeCon
     for method in methods:
         if method == "learned" and learned is not None:
             out[method] = learned_fill(*learned, photo.lwh)
+            out[method].extra.update(_evidence_range(photo, corners, depth, cfg, measured_depth, out[method].fill, out.get("metric")))
         elif method in ("learned", "metric") and photo.K is not None:
             out[method] = metric_fill(depth, photo.K, corners, photo.lwh, grid_px=cfg.grid_px, wall_margin=cfg.wall_margin,
                                       overfill_margin_m=cfg.overfill_margin_m, scale="none" if measured_depth else cfg.depth_scale_fix,
@@ -216,6 +217,18 @@ def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeCon
         if method != out[method].method:
             out[method].extra["fallback_from"] = method
     return out
+
+
+def _evidence_range(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeConfig, measured_depth: bool, fill: float,
+                    metric: Fill | None) -> dict[str, float]:
+    """fill_low / fill_high for a method without a height map: the metric map's range, widened to hold `fill`."""
+    try:
+        metric = metric or metric_fill(depth, photo.K, corners, photo.lwh, grid_px=cfg.grid_px, wall_margin=cfg.wall_margin,
+                                       overfill_margin_m=cfg.overfill_margin_m, scale="none" if measured_depth else cfg.depth_scale_fix,
+                                       hidden_rule=cfg.hidden_rule)
+    except GeometryError:
+        return {"fill_low": fill, "fill_high": fill}
+    return {"fill_low": min(metric.extra["fill_low"], fill), "fill_high": max(metric.extra["fill_high"], fill)}
 
 
 def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: tuple[str, ...], oracle: str | None = None) -> Result:

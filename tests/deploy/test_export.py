@@ -64,7 +64,7 @@ def test_mixed_precision_models_export_in_float32(tmp_path):
 
 def test_fill_on_onnxruntime_matches_keras(synth_dataset, tmp_path, capsys):
     onnx_dir = tmp_path / "onnx_models"
-    for task in ("keypoints", "depth"):
+    for task in ("keypoints", "depth", "fillnet"):  # the learned method (the default) runs fillnet
         assert main(["export", "--model", str(ROOT / "models" / f"{task}.keras"), "--format", "onnx",
                      "--out", str(onnx_dir / f"{task}.onnx")]) == 0
     photos = tmp_path / "photos"
@@ -80,5 +80,9 @@ def test_fill_on_onnxruntime_matches_keras(synth_dataset, tmp_path, capsys):
     assert results["keras"].keys() == results["onnx"].keys() and len(results["keras"]) == 3
     for image_id, rec in results["keras"].items():
         other = results["onnx"][image_id]
+        assert other["status"] == rec["status"]
+        if rec["status"] not in ("measured", "uncertain"):
+            continue
+        assert other["method"] == rec["method"] == "learned"
         assert other["fill"] == pytest.approx(rec["fill"], abs=1e-3)
         np.testing.assert_allclose(other["corners"], rec["corners"], atol=0.05)
