@@ -6,10 +6,12 @@ them through the task records of tasks/registry.py (never importing a task packa
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,13 +109,11 @@ class Result:
     corners: np.ndarray
     depth: np.ndarray
     fills: dict[str, Fill]  # per method
-    label: str
-    label_source: str  # "classifier" or "rule"
-    probability: float | None
+    label: str  # the label rule applied to the main method's fill and overfill
+    probability: float | None  # the classifier's probability of its label, when there is one
     seconds: dict[str, float] = field(default_factory=dict)
     confidence: np.ndarray | None = None  # per corner, from a heat-map corner model
     uncertain: list[str] = field(default_factory=list)  # why the numbers are not to be trusted (empty: measured)
-    rule_label: str = ""  # the label rule applied to the main method's fill and overfill
     classifier_label: str | None = None  # the classifier's opinion, when there is one
 
 
@@ -200,18 +200,27 @@ def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeCon
     """Fill by each method; GeometryError (a clear message) when the inputs give no geometry.
 
     `learned` is the fill model's (fill, overfill probability); without it (no fillnet model, no intrinsics) the
-    learned method falls back to the metric one (then to the normalised one), and its Fill says so."""
+    learned method falls back to the metric one (then to the normalised one), and its Fill says so. The metric height
+    map is made at most once per photo: it serves the metric method, the fallback and the learned method's range."""
     h, w = photo.rgb.shape[:2]
     check_quad(corners, w, h)
+    made: dict[str, Fill] = {}
+
+    def metric() -> Fill:
+        if "metric" not in made:
+            made["metric"] = metric_fill(depth, photo.K, corners, photo.lwh, grid_px=cfg.grid_px, wall_margin=cfg.wall_margin,
+                                         overfill_margin_m=cfg.overfill_margin_m, scale="none" if measured_depth else cfg.depth_scale_fix,
+                                         hidden_rule=cfg.hidden_rule)
+        return dataclasses.replace(made["metric"], extra=dict(made["metric"].extra))  # each method its own details
+
     out = {}
     for method in methods:
         if method == "learned" and learned is not None:
             out[method] = learned_fill(*learned, photo.lwh)
-            out[method].extra.update(_evidence_range(photo, corners, depth, cfg, measured_depth, out[method].fill, out.get("metric")))
+            out[method].extra.update(_evidence_range(metric, out[method].fill) if photo.K is not None
+                                     else {"fill_low": out[method].fill, "fill_high": out[method].fill})
         elif method in ("learned", "metric") and photo.K is not None:
-            out[method] = metric_fill(depth, photo.K, corners, photo.lwh, grid_px=cfg.grid_px, wall_margin=cfg.wall_margin,
-                                      overfill_margin_m=cfg.overfill_margin_m, scale="none" if measured_depth else cfg.depth_scale_fix,
-                                      hidden_rule=cfg.hidden_rule)
+            out[method] = metric()
         else:  # the seed's method (also the fallback without intrinsics)
             out[method] = normalised_fill(depth, corners, photo.lwh, grid_px=cfg.grid_px)
         if method != out[method].method:
@@ -219,16 +228,13 @@ def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeCon
     return out
 
 
-def _evidence_range(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeConfig, measured_depth: bool, fill: float,
-                    metric: Fill | None) -> dict[str, float]:
+def _evidence_range(metric: Callable[[], Fill], fill: float) -> dict[str, float]:
     """fill_low / fill_high for a method without a height map: the metric map's range, widened to hold `fill`."""
     try:
-        metric = metric or metric_fill(depth, photo.K, corners, photo.lwh, grid_px=cfg.grid_px, wall_margin=cfg.wall_margin,
-                                       overfill_margin_m=cfg.overfill_margin_m, scale="none" if measured_depth else cfg.depth_scale_fix,
-                                       hidden_rule=cfg.hidden_rule)
+        m = metric()
     except GeometryError:
         return {"fill_low": fill, "fill_high": fill}
-    return {"fill_low": min(metric.extra["fill_low"], fill), "fill_high": max(metric.extra["fill_high"], fill)}
+    return {"fill_low": min(m.extra["fill_low"], fill), "fill_high": max(m.extra["fill_high"], fill)}
 
 
 def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: tuple[str, ...], oracle: str | None = None) -> Result:
@@ -257,7 +263,7 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
         uncertain.append(f"no intrinsics (meta.jsonl K or EXIF focal length): a {cfg.fov_deg:g}-degree field of view was assumed")
     if photo.box_source == "default":
         uncertain.append("no box size (--box or meta.jsonl): the default {:g}x{:g}x{:g} m was assumed".format(*photo.lwh))
-    probability, label_source, classifier_label = None, "rule", None
+    probability, classifier_label = None, None
     if models is not None and models.classifier is not None:
         t = time.perf_counter()
         p = registry.get("classifier").infer(models.classifier, [photo.rgb])[0]
@@ -273,8 +279,7 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
     seconds["volume"] = time.perf_counter() - t
     main = fills[methods[0]]
     label = label_for(main.fill, main.overfill, cfg.label_rule)  # the label follows the measured numbers
-    return Result(photo, corners, depth, fills, label, label_source, probability, seconds, confidence, uncertain, label,
-                  classifier_label)
+    return Result(photo, corners, depth, fills, label, probability, seconds, confidence, uncertain, classifier_label)
 
 
 READ_ERRORS = (ImageReadError, GeometryError, ValueError, FileNotFoundError, json.JSONDecodeError)

@@ -23,7 +23,7 @@ from data.label_rule import label_for
 from data.layout import DatasetPaths, read_meta
 from volume.chain import Models
 from volume.fill import METHODS
-from volume.report import fill_folder
+from volume.report import WITH_NUMBERS, fill_folder
 
 FULLY_SEEN = 0.99  # top_visible from which a synthetic scene counts as fully seen
 
@@ -54,7 +54,7 @@ def read_summary(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     try:
         reader = csv.DictReader(io.StringIO(Path(path).read_text()))
         out = {r["id"]: {"fill": float(r["fill"]), "overfill": r["overfill"].strip().lower() in ("true", "1", "yes"), "label": r["label"]}
-               for r in reader if r.get("status", "measured") in ("measured", "uncertain")}
+               for r in reader if r.get("status", "measured") in WITH_NUMBERS}
     except (KeyError, ValueError, AttributeError) as err:
         raise ValueError(f"{path}: not a summary.csv of nie fill (columns id, fill, overfill, label needed; {err})") from None
     return out

@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from configs import VolumeConfig
+from configs import LabelRule, VolumeConfig
 from data.atomic_files import write_csv_atomic, write_text_atomic
 from data.box_pose import GeometryError
 from data.contact_sheet import caption, colour_scalar, draw_corners
@@ -40,6 +40,7 @@ def colour_bar(height: int, lo: float, hi: float, width: int = 64) -> np.ndarray
     return bar
 
 
+WITH_NUMBERS = ("measured", "uncertain")  # the statuses whose rows carry a fill (conventions section 4)
 PICTURE_MAX_SIDE = 640  # px of the photo in each report picture: a phone photo's picture stays well under 1 MB
 
 
@@ -77,7 +78,7 @@ def overlay(result: Result, method: str) -> np.ndarray:
     return np.hstack([photo, panel])
 
 
-def record(result: Result, method: str) -> dict[str, Any]:
+def record(result: Result, method: str, rule: LabelRule) -> dict[str, Any]:
     """The <id>.json of one measured photo (corners in the stored photo's pixels)."""
     f = result.fills[method]
     photo = result.photo
@@ -85,7 +86,7 @@ def record(result: Result, method: str) -> dict[str, Any]:
            "reason": "; ".join(result.uncertain), "fill": round(f.fill, 6),
            "fill_low": round(f.extra.get("fill_low", f.fill), 6), "fill_high": round(f.extra.get("fill_high", f.fill), 6),
            "empty_volume_l": round(f.empty_volume_l, 3), "overfill": f.overfill, "label": result.label,
-           "label_reason": label_reason(f.fill, f.overfill, result.label),
+           "label_reason": label_reason(f.overfill, result.label, rule),
            "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in photo.to_full(result.corners)], "box_lwh_m": list(photo.lwh),
            "box_source": photo.box_source, "method": f.method, "intrinsics": photo.K_source,
            "details": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in f.extra.items()},
@@ -102,12 +103,13 @@ def record(result: Result, method: str) -> dict[str, Any]:
     return out
 
 
-def label_reason(fill: float, overfill: bool, label: str, nok_below: float = 0.6) -> str:
-    if overfill:
+def label_reason(overfill: bool, label: str, rule: LabelRule) -> str:
+    """Why the label rule gave this label."""
+    if overfill and rule.nok_if_overfill:
         return "content over the rim"
     if label == "NOK":
-        return f"fill under {100 * nok_below:.0f} %"
-    return f"fill at least {100 * nok_below:.0f} %, nothing over the rim"
+        return f"fill under {100 * rule.nok_below_fill:.0f} %"
+    return f"fill at least {100 * rule.nok_below_fill:.0f} %" + (", nothing over the rim" if rule.nok_if_overfill else "")
 
 
 def unmeasured(path: Path, photo_id: str, status: str, reason: str) -> dict[str, Any]:
@@ -144,7 +146,7 @@ def check_output_folder(source: str | os.PathLike, out: str | os.PathLike) -> No
 
 def summary_row(rec: dict[str, Any]) -> dict[str, Any]:
     row = {"id": rec["id"], "image": rec["image"], "status": rec["status"], "reason": rec.get("reason", "")}
-    if rec["status"] in ("measured", "uncertain"):
+    if rec["status"] in WITH_NUMBERS:
         row.update({"fill": f"{rec['fill']:.6f}", "fill_low": f"{rec['fill_low']:.6f}", "fill_high": f"{rec['fill_high']:.6f}",
                     "empty_volume_l": f"{rec['empty_volume_l']:.3f}", "overfill": str(rec["overfill"]).lower(), "label": rec["label"],
                     "method": rec["method"], "corners": " ".join(f"{v:.2f}" for p in rec["corners"] for v in p)})
@@ -180,7 +182,7 @@ window.addEventListener('DOMContentLoaded', () => {
 STYLE = ("body{font-family:sans-serif;margin:16px}td,th{padding:4px 8px;text-align:left;border-bottom:1px solid #ddd;vertical-align:top}"
          "th{cursor:pointer;background:#f4f4f4;position:sticky;top:0}th[data-dir=asc]::after{content:' \\25B2'}"
          "th[data-dir=desc]::after{content:' \\25BC'}tr.nok{background:#fff0f0}tr.error{background:#ffe0e0}tr.no_box{background:#f0f0f0;color:#555}"
-         "tr.uncertain td.status{color:#a60}.big{font-size:120%;font-weight:bold}.counts span{margin-right:18px}"
+         ".big{font-size:120%;font-weight:bold}.counts span{margin-right:18px}"
          ".flag{color:#b00;font-weight:bold}.small{font-size:85%;color:#555}td:nth-child(4),td:nth-child(5){white-space:nowrap}")
 
 
@@ -208,7 +210,7 @@ def index_html(run: FillRun, title: str, cfg: VolumeConfig, pictures: bool = Tru
     body = []
     for r in run.rows:
         status = r["status"]
-        measured = status in ("measured", "uncertain")
+        measured = status in WITH_NUMBERS
         cls = status if not measured else ("nok" if r["label"] == "NOK" else "ok")
         pic = (f"<a href='{esc(r['id'])}.png'><img src='{esc(r['id'])}.png' height='150'></a>" if measured and pictures else "")
         if measured:
@@ -283,7 +285,7 @@ def fill_folder(source: str | os.PathLike, out: str | os.PathLike, cfg: VolumeCo
             rgb, full_wh = read_image_scaled(path, cfg.work_max_side)
             photo = make_photo(path, rgb, meta, cfg, box, ids[path], full_wh)
             result = run_photo(photo, models, cfg, methods, oracle)
-            rec = record(result, methods[0])
+            rec = record(result, methods[0], cfg.label_rule)
             t_write = time.perf_counter()
             if write_pictures:
                 write_image(out_dir / f"{photo.id}.png", overlay(result, methods[0]))
@@ -300,7 +302,7 @@ def fill_folder(source: str | os.PathLike, out: str | os.PathLike, cfg: VolumeCo
             rec = unmeasured(path, ids[path], "error", f"internal error ({type(err).__name__}: {first}); NIE_DEBUG=1 shows the traceback")
         write_text_atomic(out_dir / f"{rec['id']}.json", json.dumps(rec, indent=1) + "\n")
         run.rows.append(rec)
-        if rec["status"] in ("measured", "uncertain"):
+        if rec["status"] in WITH_NUMBERS:
             result.seconds["write"] = time.perf_counter() - t_write
             result.seconds["total"] = time.perf_counter() - t
             for k, v in result.seconds.items():

@@ -91,7 +91,7 @@ def test_overlay_of_a_long_narrow_box_fits_its_panel(synth_dataset, tmp_path):
     rgb = np.zeros((60, 115, 3), np.uint8)
     photo = Photo(tmp_path / "x.png", "x", rgb, None, "fov", (0.2, 0.8, 0.3))
     fill = Fill(0.5, 10.0, False, "metric", np.random.default_rng(0).uniform(0, 0.3, (193, 115)), {"fill_low": 0.4, "fill_high": 0.6})
-    result = Result(photo, np.array([[10.0, 10], [100, 10], [100, 50], [10, 50]]), np.zeros((60, 115)), {"metric": fill}, "NOK", "rule", None)
+    result = Result(photo, np.array([[10.0, 10], [100, 10], [100, 50], [10, 50]]), np.zeros((60, 115)), {"metric": fill}, "NOK", None)
     picture = overlay(result, "metric")
     assert picture.shape[0] == 60 and picture.shape[2] == 3
 
