@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import types
 import typing
@@ -103,6 +104,7 @@ class TrainConfig:
     verbose: Literal["auto", "0", "1", "2"] = "auto"  # Keras verbosity; auto = 1 on a TTY, else 2
     strategy: Literal["auto", "mirrored", "multiworker"] = "auto"  # distribution strategy
     mixed_precision: bool = False  # float16 compute, float32 weights and outputs (for GPUs with tensor cores; slow on CPU)
+    time_limit_min: float = 0.0  # stop after this many minutes (at the epoch end the next epoch would pass it); the same command resumes; 0 = none
 
 
 @dataclass
@@ -117,6 +119,7 @@ class ImageDataConfig:
     cache_mb: int = 4096  # keep decoded, resized data in memory when it fits in this many MiB, 0..65536
     loader: Literal["auto", "tfdata", "pydataset"] = "auto"  # auto = tf.data on the TensorFlow backend, PyDataset (NumPy, any backend) elsewhere
     workers: int = 0  # PyDataset loader processes; 0 = one per CPU core (at most 16), 1 = in the training process
+    workers_as: Literal["auto", "processes", "threads"] = "auto"  # auto = processes, threads under JAX (fork after JAX starts is its warning; processes there are opt-in)
 
 
 @dataclass
@@ -182,6 +185,7 @@ class KeypointsAugmentConfig:
     colour_p: float = 0.8  # probability of brightness / contrast / saturation / hue jitter, 0..1
     blur_p: float = 0.2  # probability of a Gaussian blur, 0..1
     noise_p: float = 0.3  # probability of Gaussian noise, 0..1
+    p: float = 1.0  # share of training images augmented at all (the rest as rendered: cheaper to load), 0..1
 
 
 @dataclass
@@ -250,6 +254,7 @@ class FillnetDataConfig:
     augment: bool = True  # flips (with the pose numbers), colour jitter, jittered corners
     corner_jitter_px: float = 2.0  # Gaussian jitter (std per axis) of the corners during training, in px of a 320 px image diagonal
     workers: int = 0  # PyDataset loader processes; 0 = one per CPU core (at most 16)
+    workers_as: Literal["auto", "processes", "threads"] = "auto"  # auto = processes, threads under JAX
     cache_mb: int = 4096  # keep decoded photos in memory when they fit in this many MiB
 
 
@@ -473,38 +478,57 @@ def depth_smoke() -> DepthConfig:
 
 @preset("keypoints")
 def keypoints_gpu() -> KeypointsConfig:
-    """The heat-map corner model for one GPU on any Keras backend (PyTorch or JAX where TensorFlow is missing):
-    MobileNetV2 alpha 1.0 at 224 x 160 with a stride-4 decoder, batch 128, 30 epochs over 20,000 synthetic scenes,
-    the PyDataset loader on every core with the decoded images held in memory.
+    """The heat-map corner model for one GPU on any Keras backend (JAX or PyTorch where TensorFlow is missing):
+    MobileNetV2 alpha 1.0 at 256 x 192 (the scenes' own size: no resampling) with a stride-4 decoder, batch 128,
+    30 epochs over 20,000 synthetic scenes (5 % held out), half of the images augmented (the loader's threads under
+    JAX keep up with that), decoded images held in memory.
 
     The recipe: README, "Training on a GPU without TensorFlow".
     Command: `scripts/gpu_train.sh keypoints`, i.e.
              `nie synth --out datasets/gpu_train_20000 --n 20000 --seed 0`, then
-             `KERAS_BACKEND=torch nie train keypoints --data datasets/gpu_train_20000 --preset keypoints_gpu`
-    Time: not measured yet (no GPU was lent to the session that wrote it); sized for about 10 minutes on one H100.
-    Result: not measured yet; README and bench/results record it once run.
+             `KERAS_BACKEND=jax nie train keypoints --data datasets/gpu_train_20000 --preset keypoints_gpu`
+    Time and result: models/README.md and bench/results/gpu_train.md record the run that made the shipped model.
     """
     return KeypointsConfig(
-        data=ImageDataConfig(image_width=224, image_height=160, batch_size=128, val_split=0.05, cache_mb=16384),
+        data=ImageDataConfig(image_width=256, image_height=192, batch_size=128, val_split=0.05, cache_mb=16384, workers=8,
+                             workers_as="processes"),
         model=KeypointsModelConfig(weights="none", alpha=1.0, head="heatmap", decoder_width=96),
+        augment=KeypointsAugmentConfig(p=0.5),
         train=TrainConfig(epochs=30, learning_rate=2e-3, verbose="2"),
     )
 
 
 @preset("depth")
 def depth_gpu() -> DepthConfig:
-    """The depth U-Net for one GPU on any Keras backend: the default U-Net (widths 16-256, 1.97 M parameters) at
-    256 x 192, batch 64, 30 epochs over 20,000 synthetic scenes, decoded pairs held in memory.
+    """The depth U-Net for one GPU on any Keras backend: widths 12-192 (1.1 M parameters, 4.5 MB shipped; the CPU
+    preset's are 8-128 at 128 x 96) at 256 x 192, batch 64, 20 epochs over 20,000 synthetic scenes, decoded pairs held
+    in memory.
 
     Command: `scripts/gpu_train.sh depth`, i.e. `nie synth --out datasets/gpu_train_20000 --n 20000 --seed 0`, then
-             `KERAS_BACKEND=torch nie train depth --data datasets/gpu_train_20000 --preset depth_gpu`
-    Time: not measured yet (no GPU was lent to the session that wrote it); sized for about 10 minutes on one H100.
-    Result: not measured yet; README and bench/results record it once run.
+             `KERAS_BACKEND=jax nie train depth --data datasets/gpu_train_20000 --preset depth_gpu`
+    Time and result: models/README.md and bench/results/gpu_train.md.
     """
     return DepthConfig(
-        data=ImageDataConfig(image_width=256, image_height=192, batch_size=64, val_split=0.05, cache_mb=49152),
-        train=TrainConfig(epochs=30, learning_rate=1e-3, verbose="2"),
+        data=ImageDataConfig(image_width=256, image_height=192, batch_size=64, val_split=0.05, cache_mb=49152, workers=4,
+                             workers_as="processes"),
+        model=DepthModelConfig(widths=(12, 24, 48, 96, 192)),
+        train=TrainConfig(epochs=20, learning_rate=1e-3, verbose="2"),
     )
+
+
+@preset("fillnet")
+def fillnet_gpu() -> FillnetConfig:
+    """The learned fill model for one GPU on any Keras backend: 96 x 96 rectified openings, a wider CNN (widths
+    32-192, head 192; 0.92 M parameters, 3.7 MB shipped), batch 128, 20 epochs over 20,000 synthetic scenes with
+    jittered corners.
+
+    Command: `scripts/gpu_train.sh fillnet`, i.e. after `nie synth --out datasets/gpu_train_20000 --n 20000 --seed 0`,
+             `KERAS_BACKEND=jax nie train fillnet --data datasets/gpu_train_20000 --preset fillnet_gpu`
+    Time and result: models/README.md and bench/results/gpu_train.md.
+    """
+    return FillnetConfig(data=FillnetDataConfig(batch_size=128, cache_mb=16384, workers=4, workers_as="processes"),
+                         model=FillnetModelConfig(widths=(32, 64, 128, 192), head_units=192),
+                         train=TrainConfig(epochs=20, learning_rate=2e-3, verbose="2"))
 
 
 @preset("fillnet")
@@ -610,6 +634,13 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
         return value
     if hint is float:
+        if isinstance(value, str):  # YAML 1.1 reads 3e-4 (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+            if not math.isfinite(value):
+                raise ConfigError(f"{key}: expected a finite number, got {value!r}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         return float(value)
@@ -669,6 +700,7 @@ LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "learning_rate": (lambda v: 0 < v <= 1, "in (0, 1]"),
     "steps_per_epoch": (lambda v: v >= 0, "0 or more"),
     "head_epochs": (lambda v: v >= 0, "0 or more"),
+    "time_limit_min": (lambda v: v >= 0, "0 (no limit) or more"),
     "image_width": (lambda v: v >= 8, "at least 8"),
     "image_height": (lambda v: v >= 8, "at least 8"),
     "val_split": (lambda v: 0 <= v < 1, "in [0, 1)"),

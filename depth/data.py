@@ -181,4 +181,4 @@ def make_dataset(cfg: DepthConfig, pairs: Pairs, training: bool, cache: bool | N
     if cache and workers > 1:
         loads.resized.preload(workers, "depth: decoding")
     return IndexedBatches(n, cfg.data.batch_size, loads, training, seed=seed, steps=cfg.train.steps_per_epoch if training else 0,
-                          workers=workers)
+                          workers=workers, workers_as=cfg.data.workers_as)

@@ -133,4 +133,4 @@ def make_dataset(cfg: FillnetConfig, scenes: Scenes, training: bool, seed: int |
     if cache and workers > 1:
         loads.photos.preload(workers, "fillnet: decoding")
     return IndexedBatches(len(scenes.ids), cfg.data.batch_size, loads, training, seed=seed,
-                          steps=cfg.train.steps_per_epoch if training else 0, workers=workers)
+                          steps=cfg.train.steps_per_epoch if training else 0, workers=workers, workers_as=cfg.data.workers_as)

@@ -18,7 +18,7 @@ from data.corners import canonical_order
 
 
 def build_transform(cfg: KeypointsAugmentConfig, seed: int | None = None) -> A.Compose:
-    """The training transform; `seed` makes it reproducible (previews, tests)."""
+    """The training transform (applied to the share `cfg.p` of images); `seed` makes it reproducible (previews, tests)."""
     ops = [
         A.HorizontalFlip(p=cfg.hflip_p),
         A.VerticalFlip(p=cfg.vflip_p),
@@ -29,7 +29,7 @@ def build_transform(cfg: KeypointsAugmentConfig, seed: int | None = None) -> A.C
         A.GaussianBlur(blur_limit=(3, 5), p=cfg.blur_p),
         A.GaussNoise(std_range=(0.01, 0.05), p=cfg.noise_p),
     ]
-    return A.Compose(ops, keypoint_params=A.KeypointParams(format="xy", remove_invisible=False), seed=seed)
+    return A.Compose(ops, keypoint_params=A.KeypointParams(format="xy", remove_invisible=False), p=cfg.p, seed=seed)
 
 
 def augment(transform: A.Compose, image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ default) and a keras.utils.PyDataset with NumPy / OpenCV in worker processes (th
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def list_samples(source: str | os.PathLike, n_points: int = 4, label: str = "box
         raise FileNotFoundError(f"{source}: no annotations.json (a dataset root made by nie synth or nie import is expected)")
     samples = Samples([], [], [], [], [])
     annotated = set()
+    found: list[tuple[str, Path, np.ndarray]] = []
     for entry in read_via(paths.annotations):
         try:
             image = safe_join(paths.images, entry.filename)
@@ -63,20 +65,31 @@ def list_samples(source: str | os.PathLike, n_points: int = 4, label: str = "box
         if pts is None:
             samples.skipped.append((entry.filename, reason))
             continue
-        try:
-            size = image_size(image)
-            check_decodes(image)
-        except (OSError, ValueError) as err:  # ImageReadError is a ValueError
-            samples.skipped.append((entry.filename, f"unreadable image ({err})"))
+        found.append((entry.filename, image, pts))
+    # every image decoded once up front (threads: decoding releases the GIL), so a corrupt one is named here
+    with ThreadPoolExecutor(max(1, min(16, os.cpu_count() or 1))) as pool:
+        checks = list(pool.map(_size_if_decodes, [image for _, image, _ in found]))
+    for (filename, image, pts), (size, error) in zip(found, checks, strict=True):
+        if size is None:
+            samples.skipped.append((filename, f"unreadable image ({error})"))
             continue
         samples.ids.append(image.stem)
         samples.images.append(str(image))
         samples.corners.append(canonical_order(pts) if n_points >= 3 else pts)
-        samples.sizes.append(tuple(int(v) for v in size))
+        samples.sizes.append(size)
     for image in paths.image_files():
         if image.name not in annotated:
             samples.skipped.append((image.name, "no annotation"))
     return samples
+
+
+def _size_if_decodes(image: Path) -> tuple[tuple[int, int] | None, str]:
+    try:
+        size = image_size(image)
+        check_decodes(image)
+    except (OSError, ValueError) as err:  # ImageReadError is a ValueError
+        return None, str(err)
+    return (int(size[0]), int(size[1])), ""
 
 
 def split_samples(source: str | os.PathLike, cfg: KeypointsConfig) -> tuple[Samples, Samples, list[tuple[str, str]]]:
@@ -142,4 +155,4 @@ def make_dataset(cfg: KeypointsConfig, samples: Samples, training: bool, seed: i
     if loads.resized.keep and workers > 1:
         loads.resized.preload(workers, "keypoints: decoding")
     return IndexedBatches(n, cfg.data.batch_size, loads, training, seed=seed, steps=cfg.train.steps_per_epoch if training else 0,
-                          workers=workers)
+                          workers=workers, workers_as=cfg.data.workers_as)

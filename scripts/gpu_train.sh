@@ -1,41 +1,93 @@
 #!/usr/bin/env bash
-# The GPU recipe for a machine with PyTorch or JAX and no TensorFlow (README, "Training on a GPU without TensorFlow"):
-# render the training and held-out scenes on every core, train each named task with its <task>_gpu preset, score it
-# on the held-out scenes, and (with OUT set) copy each best.keras, metrics.json and history.csv there.
+# The GPU recipe for a machine with JAX or PyTorch and no TensorFlow (README, "Training on a GPU without TensorFlow"):
+# render the training scenes on every core, train the named tasks side by side on the one GPU (each with its
+# <task>_gpu preset and its own share of GPU memory), optionally score each on held-out scenes, and (with OUT set)
+# keep copying each best.keras and history.csv there while they train, so a run cut off still leaves its best.
 #
-#   scripts/gpu_train.sh [TASK ...]            tasks: keypoints depth (default: both)
-#   env: KERAS_BACKEND (torch), N (training scenes, 20000), N_EVAL (300), OVERRIDES (key=value for every train),
-#        PRESET_SUFFIX (_gpu; _smoke for a dry run), DATA (datasets), OUT (where results go)
+#   scripts/gpu_train.sh [TASK ...]            tasks: keypoints fillnet depth (default: all three)
+#   env: KERAS_BACKEND (jax), N (training scenes, 20000), N_EVAL (held-out scenes scored there, 0 = none; 300),
+#        MINUTES (each training stops itself this many minutes after it starts, train.time_limit_min; 0 = none),
+#        DEADLINE_S (instead of MINUTES: the trainings stop so that all ends about this many seconds after the start),
+#        OVERRIDES (key=value for every train), PRESET_SUFFIX (_gpu; _smoke for a dry run), DATA (datasets), RUNS (runs),
+#        PYTHON (python3), OUT (where results go: <task>.keras without optimizer state, <task>_history.csv, log.txt), COLLECT_EVERY (45 s)
 #
-# Run from the repository root. Wheels in .whl/ (scripts/gpu_wheels.sh) are installed first, into /tmp/nie_site.
-set -euo pipefail
+# Run from the repository root. Wheels in .whl/ (scripts/gpu_wheels.sh; WHEELS= another folder, empty for none) are
+# installed first, into /tmp/nie_site.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-export KERAS_BACKEND=${KERAS_BACKEND:-torch} PYTHONUNBUFFERED=1
-if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/nie_site .whl/*.whl
+export KERAS_BACKEND=${KERAS_BACKEND:-jax} PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+WHEELS=${WHEELS-.whl}
+if [ -n "$WHEELS" ] && ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/nie_site "$WHEELS"/*.whl || exit 1
   export PYTHONPATH=/tmp/nie_site:$PWD${PYTHONPATH:+:$PYTHONPATH}
 else
   export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 fi
-TASKS=${*:-keypoints depth}
-N=${N:-20000}; N_EVAL=${N_EVAL:-300}; SUFFIX=${PRESET_SUFFIX:-_gpu}; DATA=${DATA:-datasets}
-nie() { python3 -m scripts.nie "$@"; }
+TASKS=${*:-keypoints fillnet depth}
+N=${N:-20000}; N_EVAL=${N_EVAL:-300}; SUFFIX=${PRESET_SUFFIX:-_gpu}; DATA=${DATA:-datasets}; MINUTES=${MINUTES:-0}
+RUNS=${RUNS:-runs}; LOGS=$RUNS/gpu_logs; mkdir -p "$LOGS"
+nie() { "$PY" -m scripts.nie "$@"; }
 start=$(date +%s)
-[ -f "$DATA/gpu_train_$N/meta.jsonl" ] || nie synth --out "$DATA/gpu_train_$N" --n "$N" --seed 0 --quiet
-[ -f "$DATA/gpu_eval_$N_EVAL/meta.jsonl" ] || nie synth --out "$DATA/gpu_eval_$N_EVAL" --n "$N_EVAL" --seed 1000 --quiet
-echo "scenes ready after $(( $(date +%s) - start )) s"
+say() { echo "[gpu_train +$(( $(date +%s) - start )) s] $*"; }
+
+say "backend $KERAS_BACKEND; tasks: $TASKS"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true
+[ -f "$DATA/gpu_train_$N/meta.jsonl" ] || nie synth --out "$DATA/gpu_train_$N" --n "$N" --seed 0 --quiet || exit 1
+say "training scenes ready"
+
+collect() {  # what each run has so far into OUT: the best model without optimizer state (scripts/ship_models.py,
+  # atomic), its history, the logs' ends; a run cut off by the machine's time limit still leaves its best
+  [ -n "${OUT:-}" ] || return 0
+  mkdir -p "$OUT"
+  local changed=()
+  for task in $TASKS; do
+    run=$RUNS/$task/gpu$SUFFIX
+    [ -f "$run/best.keras" ] && [ "$run/best.keras" -nt "$OUT/$task.keras" ] && changed+=(--run "$task=$run/best.keras")
+    [ -f "$run/history.csv" ] && cp "$run/history.csv" "$OUT/${task}_history.csv.part" && mv "$OUT/${task}_history.csv.part" "$OUT/${task}_history.csv"
+  done
+  [ ${#changed[@]} = 0 ] || JAX_PLATFORMS=cpu CUDA_VISIBLE_DEVICES= "$PY" -m scripts.ship_models --out "$OUT" "${changed[@]}" >>"$LOGS/collect.log" 2>&1 || true
+  for task in $TASKS; do [ -f "$LOGS/$task.log" ] && { echo "=== $task"; tail -n 60 "$LOGS/$task.log"; }; done > "$OUT/log.txt.part" \
+    && mv "$OUT/log.txt.part" "$OUT/log.txt"
+}
+
+if [ -n "${DEADLINE_S:-}" ]; then  # what is left of the deadline, less a minute for the last epoch, saving, collecting
+  MINUTES=$("$PY" -c "print(round(max(0.5, ($DEADLINE_S - $(( $(date +%s) - start )) - 60) / 60), 2))")
+  say "trainings stop after $MINUTES min (deadline $DEADLINE_S s)"
+fi
+n_tasks=$(wc -w <<<"$TASKS")
+share=$("$PY" -c "print(round(0.9 / $n_tasks, 2))")
+pids=()
 for task in $TASKS; do
-  run=runs/$task/gpu$SUFFIX
-  t0=$(date +%s)
   # shellcheck disable=SC2086
-  nie train "$task" --data "$DATA/gpu_train_$N" --preset "$task$SUFFIX" --run "$run" ${OVERRIDES:-}
-  echo "$task trained in $(( $(date +%s) - t0 )) s"
-  nie evaluate "$task" --model "$run" --data "$DATA/gpu_eval_$N_EVAL" --out "$run/eval"
-  if [ -n "${OUT:-}" ]; then
-    mkdir -p "$OUT"
-    cp "$run/best.keras" "$OUT/$task.keras"
-    cp "$run/eval/metrics.json" "$OUT/${task}_metrics.json"
-    cp "$run/history.csv" "$OUT/${task}_history.csv"
-  fi
+  XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie train "$task" --data "$DATA/gpu_train_$N" --preset "$task$SUFFIX" \
+    --run "$RUNS/$task/gpu$SUFFIX" train.time_limit_min="$MINUTES" ${OVERRIDES:-} >"$LOGS/$task.log" 2>&1 &
+  pids+=($!)
+  say "$task training started (pid $!, GPU memory share $share)"
 done
-echo "done in $(( $(date +%s) - start )) s on backend $KERAS_BACKEND"
+while :; do
+  alive=0
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+  collect
+  [ $alive = 1 ] || break
+  sleep ${COLLECT_EVERY:-45}
+done
+status=0
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}"; rc=$?
+  task=$(echo "$TASKS" | tr -s ' ' '\n' | sed -n "$((i + 1))p")
+  say "$task training ended with status $rc"; tail -n 3 "$LOGS/$task.log"
+  [ $rc = 0 ] || status=1
+done
+collect
+
+if [ "$N_EVAL" -gt 0 ]; then
+  [ -f "$DATA/gpu_eval_$N_EVAL/meta.jsonl" ] || nie synth --out "$DATA/gpu_eval_$N_EVAL" --n "$N_EVAL" --seed 1000 --quiet
+  for task in $TASKS; do
+    run=$RUNS/$task/gpu$SUFFIX
+    [ -f "$run/best.keras" ] || continue
+    nie evaluate "$task" --model "$run" --data "$DATA/gpu_eval_$N_EVAL" --out "$run/eval" && say "$task scored: $run/eval/metrics.json"
+  done
+fi
+say "done on backend $KERAS_BACKEND"
+exit $status

@@ -1,6 +1,7 @@
 """Copies the best model of each task's preset run into models/ without optimizer state: the shipped models.
 
     python -m scripts.ship_models [--runs runs] [--out models] [--tasks keypoints fillnet]
+    python -m scripts.ship_models --out DIR --run keypoints=runs/keypoints/gpu_gpu   # another run (a file or a run folder)
 
 Reads the run directory of each task's shipped preset (runs/keypoints/long, runs/depth/depth,
 runs/classifier/classifier, runs/fillnet/long); models/README.md lists the commands that make those runs.
@@ -19,19 +20,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", default="runs", help="folder of run directories (default runs)")
     parser.add_argument("--out", default="models", help="output folder (default models)")
     parser.add_argument("--tasks", nargs="+", choices=list(SHIPPED), default=list(SHIPPED), help="ship only these (default: all)")
+    parser.add_argument("--run", action="append", default=[], metavar="TASK=PATH",
+                        help="ship TASK from this run folder or .keras file instead (repeatable; then only the tasks named)")
     args = parser.parse_args(argv)
+    sources = {task: Path(args.runs) / run for task, run in SHIPPED.items() if task in args.tasks}
+    if args.run:
+        sources = {}
+        for item in args.run:
+            task, sep, path = item.partition("=")
+            if not sep or task not in SHIPPED or not path:
+                parser.error(f"--run {item!r}: expected TASK=PATH with TASK one of {', '.join(SHIPPED)}")
+            sources[task] = Path(path)
     from deploy.export import register_task_objects
     from training.model_files import strip_optimizer
 
     register_task_objects()
 
     total = 0
-    for task in args.tasks:
-        run = SHIPPED[task]
-        path = strip_optimizer(Path(args.runs) / run, Path(args.out) / f"{task}.keras")
+    for task, source in sources.items():
+        path = strip_optimizer(source, Path(args.out) / f"{task}.keras")
         size = path.stat().st_size
         total += size
-        print(f"{task}: {Path(args.runs) / run} -> {path} ({size / 2**20:.1f} MiB)")
+        print(f"{task}: {source} -> {path} ({size / 2**20:.1f} MiB)")
     shipped = sum(p.stat().st_size for p in Path(args.out).glob("*.keras"))
     print(f"shipped now: {total / 2**20:.1f} MiB; models/ holds {shipped / 2**20:.1f} MiB of .keras files")
     return 0

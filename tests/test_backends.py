@@ -56,10 +56,13 @@ def test_help_and_config_work_without_tensorflow():
     assert nie("config", "depth", "--preset", "depth_smoke").returncode == 0
 
 
-@pytest.mark.parametrize("task, preset, shape", [("keypoints", "keypoints_smoke", (3, 32, 32, 3)), ("depth", "depth_smoke", (3, 24, 32, 3))])
-def test_train_without_tensorflow_then_predict_and_export_alike_under_tensorflow(scenes, tmp_path, task, preset, shape):
+@pytest.mark.parametrize("task, preset, shape, workers_as", [("keypoints", "keypoints_smoke", (3, 32, 32, 3), "threads"),
+                                                           ("depth", "depth_smoke", (3, 24, 32, 3), "processes")])
+def test_train_without_tensorflow_then_predict_and_export_alike_under_tensorflow(scenes, tmp_path, task, preset, shape, workers_as):
     run = tmp_path / "run"
-    args = ["train", task, "--data", str(scenes), "--run", str(run), "--preset", preset, "data.augment=true", "data.workers=2"]
+    # loader threads (JAX's default) for one task, forked processes (the GPU presets' choice) for the other
+    args = ["train", task, "--data", str(scenes), "--run", str(run), "--preset", preset, "data.augment=true", "data.workers=2",
+            f"data.workers_as={workers_as}"]
     r = nie(*args)
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"nie train: {task}: 1 epochs" in r.stdout
@@ -105,3 +108,25 @@ def test_tensorflow_only_steps_say_so_in_one_line(scenes, tmp_path):
     assert r.returncode == 2 and "needs the TensorFlow backend" in r.stderr
     r = nie("train", "depth", "--data", str(scenes), "--run", str(tmp_path / "e"), "--preset", "depth_smoke", "data.loader=tfdata")
     assert r.returncode == 2 and "needs the TensorFlow backend" in r.stderr
+
+
+def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_path):
+    """scripts/gpu_train.sh as on the GPU machine (no TensorFlow, JAX), on tiny presets: scenes rendered, two tasks
+    trained at once, each best model copied to OUT without optimizer state while and after they train."""
+    out = tmp_path / "out"
+    env = {**os.environ, "KERAS_BACKEND": OTHER, "PYTHONPATH": str(HIDE_TF), "PYTHON": sys.executable, "WHEELS": "",
+           "N": "12", "N_EVAL": "0", "PRESET_SUFFIX": "_smoke", "DATA": str(tmp_path / "data"), "RUNS": str(tmp_path / "runs"),
+           "OUT": str(out), "DEADLINE_S": "400", "COLLECT_EVERY": "5"}
+    r = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh"), "keypoints", "fillnet"], env=env, capture_output=True,
+                       text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "trainings stop after" in r.stdout and "keypoints training ended with status 0" in r.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["fillnet.keras", "fillnet_history.csv", "keypoints.keras",
+                                                     "keypoints_history.csv", "log.txt"]
+    from tasks import registry
+
+    for task in ("keypoints", "fillnet"):
+        model = registry.get(task).load(str(out / f"{task}.keras"))  # here under TensorFlow
+        assert getattr(model, "optimizer", None) is None
+        assert (tmp_path / "runs" / task / "gpu_smoke" / "best.keras").stat().st_size > (out / f"{task}.keras").stat().st_size
+    assert "=== keypoints" in (out / "log.txt").read_text()

@@ -23,6 +23,14 @@ def test_nested_override_of_task_config():
     assert cfg.train.verbose == "2"
 
 
+def test_numbers_in_e_notation_are_numbers():
+    # YAML 1.1 reads 3e-4 (no dot) as a string; a user writes it so
+    cfg = apply_overrides(DepthConfig(), ["train.learning_rate=3e-4", "loss.weight_l1=1E-1"])
+    assert cfg.train.learning_rate == pytest.approx(3e-4) and cfg.loss.weight_l1 == pytest.approx(0.1)
+    with pytest.raises(ConfigError, match="finite"):
+        apply_overrides(DepthConfig(), ["train.learning_rate=nan"])
+
+
 @pytest.mark.parametrize(
     "override, fragment",
     [

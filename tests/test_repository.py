@@ -51,7 +51,7 @@ def test_gpu_recipe_scripts_parse_and_name_existing_presets():
 
     for script in ("gpu_train.sh", "gpu_wheels.sh"):
         assert subprocess.run(["bash", "-n", str(ROOT / "scripts" / script)]).returncode == 0, script
-    for task in ("keypoints", "depth"):
+    for task in ("keypoints", "depth", "fillnet"):
         assert configs.get_preset(f"{task}_gpu")[0] == task
         assert configs.get_preset(f"{task}_smoke")[0] == task  # the recipe's dry run
     wheels = (ROOT / "scripts" / "gpu_wheels.sh").read_text()

@@ -33,13 +33,18 @@ class IndexedBatches(keras.utils.PyDataset):
       training: shuffle each epoch and drop the last partial batch (when there is a full one).
       steps: batches per epoch; 0 = one pass over the samples (more steps wrap around the shuffled order).
       workers: worker processes (0 = one per core); 1 loads in the training process.
+      workers_as: processes, threads, or auto: processes except under JAX, which warns that fork() after it started
+        may deadlock; there threads (OpenCV releases the GIL, but albumentations' Python does not: on a GPU
+        machine threads fed the corner model at a tenth of its speed, bench/results/gpu_train.md), and processes
+        on request.
     """
 
     def __init__(self, n: int, batch_size: int, load: Callable[[int, np.random.Generator], tuple[np.ndarray, ...]],
-                 training: bool, seed: int = 0, steps: int = 0, workers: int = 1):
+                 training: bool, seed: int = 0, steps: int = 0, workers: int = 1, workers_as: str = "auto"):
         workers = default_workers(workers)
-        # processes, except under JAX, whose threads make fork() unsafe; there threads (OpenCV releases the GIL)
-        processes = workers > 1 and backend() != "jax"
+        if workers_as not in ("auto", "processes", "threads"):
+            raise ValueError(f"workers_as must be auto, processes or threads, got {workers_as!r}")
+        processes = workers > 1 and (workers_as == "processes" or (workers_as == "auto" and backend() != "jax"))
         super().__init__(workers=workers, use_multiprocessing=processes, max_queue_size=max(10, 2 * workers))
         if n <= 0:
             raise ValueError("no samples to load")

@@ -14,6 +14,7 @@ from tasks.backend import tensorflow_available
 from training.checkpoints import EpochCheckpoint, read_history
 from training.run_dir import RunDir, prepare_run
 from training.strategy import is_chief, make_strategy
+from training.time_limit import TimeLimit, time_left
 
 
 @dataclass
@@ -124,12 +125,14 @@ def fit(model: keras.Model, train_ds, val_ds, run: RunDir, state: dict,
         monitor = monitor[4:]
     chief = is_chief()
     callbacks = [keras.callbacks.TerminateOnNaN()]
+    if train_cfg.time_limit_min > 0:
+        callbacks.append(TimeLimit(train_cfg.time_limit_min))
     if chief:  # in multi-worker training only the chief writes checkpoints, history and logs
         callbacks += [*tensorboard_callbacks(run), EpochCheckpoint(run, monitor=monitor, mode=mode, best=state.get("best")),
                       *(extra_callbacks or [])]
     if getattr(model, "distribute_strategy", None) is not None and model.distribute_strategy.num_replicas_in_sync > 1:
         build_from_local_batch(model)
-    if done < until:
+    if done < until and time_left(train_cfg.time_limit_min):
         model.fit(train_ds, validation_data=val_ds, epochs=until, initial_epoch=done, steps_per_epoch=steps_per_epoch,
                   class_weight=class_weight, callbacks=callbacks, verbose=keras_verbose(train_cfg.verbose) if chief else 0)
     state.clear()

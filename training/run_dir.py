@@ -9,7 +9,8 @@ runs/<task>/<name>/
   history.csv                 one row per finished epoch
 
 Re-running the same command on the same directory resumes where it stopped; a directory holding a
-different config is refused (only train.epochs may change, to train further).
+different config is refused (only how long and how it runs may change: train.epochs, to train further,
+train.time_limit_min, train.verbose, data.workers).
 """
 
 from __future__ import annotations
@@ -82,16 +83,20 @@ def default_run_path(task: str, preset: str | None) -> Path:
     return configs.RUNS_DIR / task / (preset or "default")
 
 
+# settings a resumed run may change: they say how long and how it runs, not what it learns
+FREE_TO_CHANGE = frozenset({"train.epochs", "train.time_limit_min", "train.verbose", "data.workers"})
+
+
 def prepare_run(path: str | os.PathLike, task: str, cfg: Any) -> tuple[RunDir, dict[str, Any]]:
     """Creates or reopens a run directory. Returns it and its resume state ({} for a new run).
 
-    A reopened run must hold the same config apart from train.epochs; otherwise RunDirError lists the keys.
+    A reopened run must hold the same config apart from FREE_TO_CHANGE; otherwise RunDirError lists the keys.
     """
     run = RunDir(Path(path))
     if run.config.exists():
         old = configs.load_yaml(run.config)
         before, after = configs.to_dict(old), configs.to_dict(cfg)
-        changed = [k for k in _flat(after) if _flat(before).get(k) != _flat(after)[k] and k != "train.epochs"]
+        changed = [k for k in _flat(after) if _flat(before).get(k) != _flat(after)[k] and k not in FREE_TO_CHANGE]
         if changed:
             raise RunDirError(f"{run.path} was started with another config ({', '.join(changed)} differ); "
                               "use a new --run, or the same settings to resume")

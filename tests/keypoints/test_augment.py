@@ -68,3 +68,15 @@ def test_flips_are_re_sorted():
             expect[:, 1] = 119 - expect[:, 1]
         assert np.allclose(moved, screen_clockwise(expect), atol=1e-4)
         assert moved[0].sum() == min(moved.sum(1))
+
+
+def test_share_augmented():
+    img, pts = _dots()
+    never = build_transform(KeypointsAugmentConfig(p=0.0), seed=0)
+    for _ in range(10):
+        out, moved = augment(never, img, pts)
+        np.testing.assert_array_equal(out, img)
+        np.testing.assert_allclose(moved, pts)
+    half = build_transform(KeypointsAugmentConfig(p=0.5), seed=0)
+    changed = sum(not np.array_equal(augment(half, img, pts)[0], img) for _ in range(200))
+    assert 70 <= changed <= 130  # about half (binomial sd 7)

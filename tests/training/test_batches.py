@@ -54,3 +54,11 @@ def test_first_batch_and_empty_input():
     assert x.shape == (2, 1) and y.shape == (2, 1)
     with pytest.raises(ValueError, match="no samples"):
         IndexedBatches(0, 2, _load, training=True)
+
+
+def test_workers_as_chooses_processes_or_threads():
+    assert IndexedBatches(8, 2, _load, training=True, workers=2, workers_as="processes").use_multiprocessing
+    assert not IndexedBatches(8, 2, _load, training=True, workers=2, workers_as="threads").use_multiprocessing
+    assert not IndexedBatches(8, 2, _load, training=True, workers=1, workers_as="processes").use_multiprocessing
+    with pytest.raises(ValueError, match="workers_as"):
+        IndexedBatches(8, 2, _load, training=True, workers=2, workers_as="fibres")

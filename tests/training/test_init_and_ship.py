@@ -41,3 +41,19 @@ def test_training_starts_from_init_and_ship_strips_the_optimizer(synth_dataset, 
     second = tmp_path / "second"
     result = train(_cfg("train.epochs=1", "results.panels=0", f"init={shipped}"), str(synth_dataset), second, log=lambda s: None)
     assert result["epochs"] == 1 and configs.load_yaml(RunDir(second).config).init == str(shipped)
+
+
+def test_ship_models_takes_another_run_and_refuses_a_malformed_one(tmp_path, capsys):
+    from scripts import ship_models
+
+    model = build_model(_cfg())
+    model.compile(optimizer="adam", loss="mse")
+    model.save(tmp_path / "trained.keras")
+    assert ship_models.main(["--out", str(tmp_path / "out"), "--run", f"keypoints={tmp_path / 'trained.keras'}"]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["keypoints.keras"]  # only the task named
+    assert getattr(load_model(tmp_path / "out" / "keypoints.keras"), "optimizer", None) is None
+    for bad in ("nonsense", "lidar=x.keras", "keypoints="):
+        with pytest.raises(SystemExit) as err:
+            ship_models.main(["--out", str(tmp_path / "out2"), "--run", bad])
+        assert err.value.code == 2 and "expected TASK=PATH" in capsys.readouterr().err
+    assert not (tmp_path / "out2").exists()
