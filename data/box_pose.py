@@ -71,7 +71,10 @@ def box_frame(corners: np.ndarray, K: np.ndarray, lwh: tuple[float, float, float
         obj = np.array([[0, 0, 0], [a, 0, 0], [a, b, 0], [0, b, 0]], np.float64)
         if not l_first:
             obj = obj[:, [1, 0, 2]]  # x stays along L
-        ok, rvec, tvec = cv2.solvePnP(obj, img, K, None, flags=cv2.SOLVEPNP_SQPNP)
+        try:
+            ok, rvec, tvec = cv2.solvePnP(obj, img, K, None, flags=cv2.SOLVEPNP_SQPNP)
+        except cv2.error:  # degenerate corners (all in one point or on one line): SQPnP asserts
+            continue
         if not ok or not np.all(np.isfinite(tvec)):
             continue
         proj, _ = cv2.projectPoints(obj, rvec, tvec, K, None)

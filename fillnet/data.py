@@ -1,8 +1,8 @@
 """Fill-model training data: the dataset's photos with their corners, K, box size and true fill (meta.jsonl).
 
-Per element: the photo (decoded once, kept in memory when it fits) -> corners jittered as the corner model errs
-(training) -> rectified opening + pose numbers (fillnet/rectify.py) -> flips that carry the pose numbers along,
-colour jitter -> (model input (size, size, 8), target (fill, overfill)). A keras.utils.PyDataset: any backend.
+Per element: the photo (decoded once, kept in memory when it fits; in training, `data.nonsense_prob` of the draws
+swap it for noise, a gradient or a flat colour: no open box) -> corners jittered as the corner model errs (training) -> rectified opening + pose numbers (fillnet/rectify.py) -> flips that carry the pose numbers along,
+colour jitter -> (model input (size, size, 8), target (fill, overfill, open)). A keras.utils.PyDataset: any backend.
 """
 
 from __future__ import annotations
@@ -37,21 +37,27 @@ class Scenes:
     fill: list[float] = field(default_factory=list)
     overfill: list[bool] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    open: list[bool] = field(default_factory=list)  # False: a closed box or a box-free scene (its would-be rim corners)
+
+    FIELDS = ("ids", "images", "corners", "K", "lwh", "fill", "overfill")
 
     def subset(self, keep: list[bool]) -> Scenes:
         pick = [i for i, k in enumerate(keep) if k]
-        return Scenes(*([getattr(self, f)[i] for i in pick] for f in ("ids", "images", "corners", "K", "lwh", "fill", "overfill")))
+        return Scenes(*([getattr(self, f)[i] for i in pick] for f in self.FIELDS), skipped=[], open=[self.open[i] for i in pick])
 
 
-def list_scenes(source: str | os.PathLike) -> Scenes:
-    """Scenes of a dataset root whose meta.jsonl rows give corners, K, box_lwh_m and fill; the rest skipped with a reason."""
+def list_scenes(source: str | os.PathLike, with_closed: bool = True) -> Scenes:
+    """Scenes of a dataset root whose meta.jsonl rows give corners, K, box_lwh_m and fill; the rest skipped with a reason.
+    Rows of closed boxes and box-free scenes ("open": false, from nie synth's closed_prob / no_box_prob) come with
+    open=False (their fill is meaningless), or are skipped with `with_closed=False`."""
     paths = DatasetPaths(Path(source))
     if not paths.meta.is_file():
         raise FileNotFoundError(f"{source}: no meta.jsonl (the fill model learns from scenes with a known fill: nie synth)")
     scenes = Scenes()
     for row in read_meta(paths.meta):
         name = Path(str(row.get("image", f"{row.get('id', '?')}.png"))).name
-        if row.get("open", True) is False:
+        is_open = row.get("open", True) is not False
+        if not is_open and not with_closed:
             scenes.skipped.append((name, "no open box (a closed box or no box)"))
             continue
         missing = [k for k in ("fill", "corners", "K", "box_lwh_m") if k not in row]
@@ -67,8 +73,9 @@ def list_scenes(source: str | os.PathLike) -> Scenes:
         scenes.corners.append(canonical_order(np.asarray(row["corners"], np.float64)))
         scenes.K.append(np.asarray(row["K"], np.float64))
         scenes.lwh.append(tuple(float(v) for v in row["box_lwh_m"]))
-        scenes.fill.append(float(row["fill"]))
-        scenes.overfill.append(bool(row.get("overfill", False)))
+        scenes.fill.append(float(row["fill"]) if is_open else 0.0)
+        scenes.overfill.append(bool(row.get("overfill", False)) and is_open)
+        scenes.open.append(is_open)
     return scenes
 
 
@@ -94,6 +101,31 @@ def flip(opening: np.ndarray, pose: np.ndarray, horizontal: bool, vertical: bool
     return np.ascontiguousarray(opening), pose
 
 
+def nonsense_picture(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """A uint8 picture with no box in it, for the open head: noise (blurred a random amount), a two-colour gradient
+    at a random angle, or a flat colour with a little noise."""
+    import cv2
+
+    h, w = shape[:2]
+    kind = rng.integers(3)
+    if kind == 0:
+        img = rng.uniform(0, 255, (h, w, 3)).astype(np.float32)
+        sigma = rng.uniform(0.0, 3.0)
+        if sigma > 0.3:
+            img = cv2.GaussianBlur(img, (0, 0), sigma)
+            img = (img - img.mean()) * (127.0 / max(1e-3, float(img.std()) * 2.5)) + 127.5
+    elif kind == 1:
+        a = rng.uniform(0, 2 * np.pi)
+        ys, xs = np.mgrid[0:h, 0:w]
+        g = np.cos(a) * xs + np.sin(a) * ys
+        g = ((g - g.min()) / max(1e-6, float(np.ptp(g))))[..., None]
+        c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+        img = (1 - g) * c0 + g * c1
+    else:
+        img = np.broadcast_to(rng.uniform(0, 255, 3), (h, w, 3)) + rng.normal(0, rng.uniform(0, 6), (h, w, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
 class FillSamples:
     """One element at a time for training.batches.IndexedBatches (picklable for worker processes)."""
 
@@ -108,6 +140,9 @@ class FillSamples:
         (rgb,) = self.photos(i)
         s, d = self.scenes, self.cfg.data
         corners = s.corners[i]
+        target = np.array([s.fill[i], float(s.overfill[i]), float(s.open[i])], np.float32)
+        if self.training and d.nonsense_prob > 0 and rng.uniform() < d.nonsense_prob:
+            rgb, target = nonsense_picture(rgb.shape, rng), np.zeros(3, np.float32)  # the scene's corners on a picture without a box
         if self.training and d.augment and d.corner_jitter_px > 0:
             corners = jitter_corners(corners, rgb.shape[1], rgb.shape[0], d.corner_jitter_px, rng)
         try:
@@ -118,11 +153,11 @@ class FillSamples:
         if self.training and d.augment:
             x, pose = flip(x, pose, rng.uniform() < 0.5, rng.uniform() < 0.5)
             x = colour_jitter_np(x[None], rng, brightness=0.1, contrast=0.2, saturation=0.2, hue=0.03, value_range=255.0)[0]
-        return model_input(x, pose), np.array([s.fill[i], float(s.overfill[i])], np.float32)
+        return model_input(x, pose), target
 
 
 def make_dataset(cfg: FillnetConfig, scenes: Scenes, training: bool, seed: int | None = None) -> IndexedBatches:
-    """Batches of (model input (B, size, size, 8), target (B, 2) = fill, overfill)."""
+    """Batches of (model input (B, size, size, 8), target (B, 3) = fill, overfill, open)."""
     if not scenes.ids:
         raise ValueError("no scenes to load")
     seed = cfg.train.seed if seed is None else seed

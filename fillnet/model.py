@@ -1,7 +1,11 @@
-"""The fill model: a small CNN on the rectified opening, joined with the pose numbers, -> fill and overfill.
+"""The fill model: a small CNN on the rectified opening, joined with the pose numbers, -> fill, overfill and whether
+there is an open box at all.
 
 Input (size, size, 8): the opening in [0, 255] and the 5 pose numbers as constant planes (fillnet/rectify.py).
-Output (2,): fill in [0, 1] (a sigmoid) and the overfill logit.
+Output (3,): fill in [0, 1] (a sigmoid), the overfill logit and the open-box logit (`model.open_head`; a closed box or
+no box behind the corners: nie fill says no_box). Without the open head (models trained before it) the output is
+(2,). The open head is built last, so a model without it is a prefix of one with it, weight for weight, and
+`init=` starts the new head from such a model (training/model_files.py).
 """
 
 from __future__ import annotations
@@ -53,4 +57,8 @@ def build_model(cfg: FillnetConfig) -> keras.Model:
     x = layers.Dropout(cfg.model.dropout, name="dropout")(x)
     x = layers.Dense(cfg.model.head_units, activation="relu", name="head")(x)
     z = layers.Dense(2, name="logits", dtype="float32")(x)
-    return keras.Model(inputs, FillHead(name="fill", dtype="float32")(z), name="nie_fillnet")
+    out = FillHead(name="fill", dtype="float32")(z)
+    if cfg.model.open_head:
+        is_open = layers.Dense(1, name="open_logit", dtype="float32")(x)
+        out = layers.Concatenate(name="fill_and_open", dtype="float32")([out, is_open])
+    return keras.Model(inputs, out, name="nie_fillnet")

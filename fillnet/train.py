@@ -11,7 +11,7 @@ import keras
 
 from configs import FillnetConfig
 from fillnet.data import make_dataset, split_scenes
-from fillnet.losses import FillLoss, fill_mae_pp
+from fillnet.losses import FillLoss, fill_mae_pp, open_accuracy
 from fillnet.model import build_model
 from training.fit import begin, fit, load_or_build
 from training.model_files import init_from
@@ -20,13 +20,14 @@ from training.model_files import init_from
 def compile_model(cfg: FillnetConfig, steps_per_epoch: int) -> keras.Model:
     model = init_from(build_model(cfg), cfg.init)
     schedule = keras.optimizers.schedules.CosineDecay(cfg.train.learning_rate, max(1, cfg.train.epochs * steps_per_epoch), alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=FillLoss(cfg.overfill_weight), metrics=[fill_mae_pp])
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=FillLoss(cfg.overfill_weight, cfg.open_weight),
+                  metrics=[fill_mae_pp, *([open_accuracy] if cfg.model.open_head else [])])
     return model
 
 
 def train(cfg: FillnetConfig, data: str, run_path: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
     train_s, val_s, skipped, run, state, strategy, data_cfg = begin(
-        "fillnet", cfg, data, run_path, lambda: split_scenes(data, cfg), lambda s: len(s.ids), "scenes with a known fill", log)
+        "fillnet", cfg, data, run_path, lambda: split_scenes(data, cfg), lambda s: len(s.ids), "scenes with a known fill or without an open box", log)
     train_ds = make_dataset(data_cfg, train_s, training=True)
     val_ds = make_dataset(data_cfg, val_s, training=False) if val_s.ids else None
     steps = len(train_ds)

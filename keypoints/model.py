@@ -120,6 +120,16 @@ def heatmap_model(model: keras.Model) -> keras.Model | None:
     return keras.Model(model.inputs, [model.outputs[0], maps], name=f"{model.name}_with_heatmaps")
 
 
+def export_graph(model: keras.Model) -> keras.Model:
+    """What `nie export` writes: a heat-map model's logits (B, h, w, K), so that an exported model's corners are read
+    and scored as the Keras model's are (keypoints/decode.py); a regressor as it is."""
+    try:
+        maps = model.get_layer(HEATMAPS).output
+    except ValueError:
+        return model
+    return keras.Model(model.inputs[0], maps, name=f"{model.name}_heatmaps")  # one input, not a list of one: a plain signature
+
+
 def freeze_backbone(model: keras.Model) -> None:
     backbones.freeze(model, BACKBONE)
 

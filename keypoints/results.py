@@ -22,6 +22,7 @@ from data.images import read_image, write_image
 from data.inputs import ItemReport, iter_images, list_inputs
 from data.via import ViaFormatError, ViaImage, corners_from_regions, polyline_region, read_via, write_via
 from keypoints.data import list_samples, to_pixels
+from keypoints.decode import local_soft_argmax, peak_mass, soft_argmax
 from keypoints.draw import draw_points
 from keypoints.metrics import METRIC_NAMES, corner_errors, keypoint_metrics
 from keypoints.model import heatmap_model
@@ -37,7 +38,10 @@ def load_model(path: str | os.PathLike):
 
 def predict_corners(model, images: list[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:
     """Corners (K, 2) in each image's own pixels, canonical order: resized to the model input, predicted in
-    normalised coordinates, mapped back exactly (x = n * width - 0.5) whatever the size and aspect ratio."""
+    normalised coordinates, mapped back exactly (x = n * width - 0.5) whatever the size and aspect ratio. A heat-map
+    model's corners are read inside a window around each peak (keypoints/decode.py), as corners_with_confidence does."""
+    if _with_heatmaps(model) is not None:
+        return corners_with_confidence(model, images, batch_size)[0]
     _, h, w, _ = model.input_shape
     k = model.output_shape[-1] // 2
     out = []
@@ -53,8 +57,10 @@ def predict_corners(model, images: list[np.ndarray], batch_size: int = 16) -> li
 
 def corners_with_confidence(model, images: list[np.ndarray], batch_size: int = 16) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
     """Corners as predict_corners, and per corner a confidence in [0, 1] from a heat-map model: the share of the
-    heat map's softmax mass within 1.5 cells of its soft-argmax (a sharp single peak gives 1; a spread or split map,
-    as on pictures without a box, far less). None per image for a regressor or an exported model."""
+    heat map's softmax mass within 1.5 cells of the whole map's soft-argmax (a sharp single peak gives 1; a spread or
+    split map, as on pictures without a box, far less: its expectation falls between the bumps). A heat-map model's
+    corners are the soft-argmax within a window around each peak (keypoints/decode.py). None per image for a
+    regressor or an exported model."""
     with_maps = _with_heatmaps(model)
     if with_maps is None:
         return predict_corners(model, images, batch_size), [None] * len(images)
@@ -64,11 +70,11 @@ def corners_with_confidence(model, images: list[np.ndarray], batch_size: int = 1
         chunk = images[start : start + batch_size]
         x = np.stack([cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) for img in chunk]).astype(np.float32)
         pred, maps = with_maps.predict(x, verbose=0)
-        k = pred.shape[-1] // 2
-        for p, m, img in zip(pred.reshape(-1, k, 2), maps, chunk, strict=True):
+        for whole, m, img in zip(pred.reshape(len(chunk), -1, 2), maps, chunk, strict=True):
+            p = local_soft_argmax(m)
             pts = to_pixels(p, img.shape[1], img.shape[0])
-            conf = peak_mass(m, p)
-            if k >= 3:  # the confidences follow their corners into the canonical order
+            conf = peak_mass(m, whole)  # around the whole map's soft-argmax: a split or spread map scores low there
+            if len(p) >= 3:  # the confidences follow their corners into the canonical order
                 canon = canonical_order(pts)
                 conf = conf[[int(np.argmin(np.linalg.norm(pts - c, axis=1))) for c in canon]]
                 pts = canon
@@ -80,29 +86,25 @@ def corners_with_confidence(model, images: list[np.ndarray], batch_size: int = 1
 _HEATMAP_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+class _ExportedHeatmaps:
+    """An exported heat-map model (its output: the maps, keypoints/model.py export_graph) as a two-output twin."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def predict(self, x, verbose=0):
+        maps = np.asarray(self.model.predict(x, verbose=verbose))
+        return soft_argmax(maps), maps
+
+
 def _with_heatmaps(model):
     """The model's two-output twin (corners, heat maps), made once per model: a new one per call would be traced
-    again by every predict (about a second a photo)."""
+    again by every predict (about a second a photo). An exported model (onnxruntime) has one when it outputs maps."""
     if not hasattr(model, "get_layer"):
-        return None  # an exported model (onnxruntime): no heat maps to read
+        return _ExportedHeatmaps(model) if len(getattr(model, "output_shape", ())) == 4 else None
     if model not in _HEATMAP_MODELS:
         _HEATMAP_MODELS[model] = heatmap_model(model)
     return _HEATMAP_MODELS[model]
-
-
-def peak_mass(logits: np.ndarray, corners_norm: np.ndarray, radius_cells: float = 1.5) -> np.ndarray:
-    """(K,) share of each heat map's softmax within `radius_cells` of the corner (normalised coordinates)."""
-    hh, ww, k = logits.shape
-    flat = logits.reshape(-1, k).astype(np.float64)
-    p = np.exp(flat - flat.max(0))
-    p = (p / p.sum(0)).reshape(hh, ww, k)
-    ys, xs = np.mgrid[0:hh, 0:ww] + 0.5
-    out = np.zeros(k)
-    for i in range(k):
-        cx, cy = corners_norm[i, 0] * ww, corners_norm[i, 1] * hh
-        near = (xs - cx) ** 2 + (ys - cy) ** 2 <= radius_cells**2
-        out[i] = p[..., i][near].sum()
-    return out
 
 
 def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig, progress: bool = True) -> ItemReport:

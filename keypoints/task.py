@@ -6,7 +6,7 @@ from tasks.record import TaskRecord, imports, lazy
 
 
 def _infer(model, images):
-    """Per image (corners (4, 2) canonical order, per-corner confidence (4,) or None for a regressor / exported model)."""
+    """Per image (corners (4, 2) canonical order, per-corner confidence (4,) or None for a regressor)."""
     from keypoints.results import corners_with_confidence
 
     corners, confidence = corners_with_confidence(model, images)
@@ -43,4 +43,5 @@ def _layer_table(cfg) -> str:
 TASK = TaskRecord(name="keypoints", config="keypoints", summary="the 4 corners of the box opening (MobileNetV2)",
                   model_file="keypoints.keras", build=lazy("keypoints.model", "build_model"), train=lazy("keypoints.train", "train"),
                   register=imports("keypoints.losses", "keypoints.model"), infer=_infer, predict=_predict, evaluate=_evaluate,
-                  preview=lazy("keypoints.results", "augment_preview"), layer_table=_layer_table)
+                  preview=lazy("keypoints.results", "augment_preview"), layer_table=_layer_table,
+                  export_graph=lazy("keypoints.model", "export_graph"))

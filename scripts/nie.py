@@ -189,7 +189,7 @@ def cmd_export(args: argparse.Namespace) -> str:
         raise CommandError(f"export takes no key=value overrides (got {args.overrides[0]!r})")
     path, diff = export_model(args.model, args.format, args.out, force=args.force)
     if diff > 1e-4:
-        raise CommandError(f"{path}: exported, but it differs from the Keras model by {diff:.2e} (more than 1e-4)")
+        raise CommandError(f"{path}: exported, but it differs from the Keras model by {diff:.2e} (more than 1e-4, relative above 1)")
     return f"{args.format} -> {path}; largest difference from the Keras model on a random batch: {diff:.1e}"
 
 

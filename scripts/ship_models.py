@@ -3,8 +3,8 @@
     python -m scripts.ship_models [--runs runs] [--out models] [--tasks keypoints fillnet]
     python -m scripts.ship_models --out DIR --run keypoints=runs/keypoints/gpu_gpu   # another run (a file or a run folder)
 
-Reads the run directory of each task's shipped preset (runs/keypoints/long, runs/depth/depth,
-runs/classifier/classifier, runs/fillnet/long); models/README.md lists the commands that make those runs.
+Reads the run directory of each shipped model (runs/keypoints/gpu_finetune, runs/depth/depth,
+runs/classifier/classifier, runs/fillnet/open2); models/README.md lists the commands that make those runs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SHIPPED = {"keypoints": "keypoints/long", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/long"}
+SHIPPED = {"keypoints": "keypoints/gpu_finetune", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/open2"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,6 +52,7 @@ class TaskRecord:
     evaluate: Callable[..., str] | None = None  # (data, out, cfg, models, preds, log) -> the one-line summary (metrics.json in out)
     preview: Callable[[Any, str, str], Any] | None = None  # (cfg, data, out) -> the written picture's path
     layer_table: Callable[[Any], str] | None = None  # cfg -> the backbone's layer table (models with a pretrained backbone)
+    export_graph: Callable[[Any], Any] | None = None  # keras.Model -> the graph `nie export` writes (default: the model itself)
 
     def load(self, path):
         """A trained .keras file (or a run directory's best.keras) of this task, custom objects registered."""

@@ -96,7 +96,12 @@ def test_train_without_tensorflow_then_predict_and_export_alike_under_tensorflow
 
     path, diff = export_model(run / "best.keras", "onnx", tmp_path / f"{task}.onnx")
     assert diff < 1e-4
-    assert np.abs(run_exported(path, "onnx", x) - theirs).max() < 1e-4
+    exported = run_exported(path, "onnx", x)
+    if exported.ndim == 4 and task == "keypoints":  # a heat-map corner model exports its heat maps
+        from keypoints.decode import soft_argmax
+
+        exported = soft_argmax(exported)
+    assert np.abs(exported - theirs).max() < 1e-4
 
 
 def test_tensorflow_only_steps_say_so_in_one_line(scenes, tmp_path):

@@ -196,10 +196,10 @@ def oracle_inputs(dataset: str | os.PathLike, photo: Photo) -> tuple[np.ndarray,
 
 
 def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeConfig, methods: tuple[str, ...],
-            measured_depth: bool, learned: tuple[float, float] | None = None) -> dict[str, Fill]:
+            measured_depth: bool, learned: tuple[float, float, float] | None = None) -> dict[str, Fill]:
     """Fill by each method; GeometryError (a clear message) when the inputs give no geometry.
 
-    `learned` is the fill model's (fill, overfill probability); without it (no fillnet model, no intrinsics) the
+    `learned` is the fill model's (fill, overfill probability, open-box probability); without it (no fillnet model, no intrinsics) the
     learned method falls back to the metric one (then to the normalised one), and its Fill says so. The metric height
     map is made at most once per photo: it serves the metric method, the fallback and the learned method's range."""
     h, w = photo.rgb.shape[:2]
@@ -216,7 +216,7 @@ def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeCon
     out = {}
     for method in methods:
         if method == "learned" and learned is not None:
-            out[method] = learned_fill(*learned, photo.lwh)
+            out[method] = learned_fill(learned[0], learned[1], photo.lwh)
             out[method].extra.update(_evidence_range(metric, out[method].fill) if photo.K is not None
                                      else {"fill_low": out[method].fill, "fill_high": out[method].fill})
         elif method in ("learned", "metric") and photo.K is not None:
@@ -245,6 +245,8 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
     if oracle:
         corners, depth = oracle_inputs(oracle, photo)
         seconds["inputs"] = time.perf_counter() - t
+        uncertain: list[str] = []
+        learned = _learned(photo, corners, models, methods, seconds)  # the fill model on the exact corners: no open check
     else:
         corners, confidence = registry.get("keypoints").infer(models.keypoints, [photo.rgb])[0]
         seconds["keypoints"] = time.perf_counter() - t
@@ -254,11 +256,13 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
         except GeometryError as err:
             raise NoBox(f"no open box found ({err})") from None
         uncertain = check_box(corners, confidence, photo.K, photo.lwh, w, h, cfg)  # before the depth model: no_box costs less
+        learned = _learned(photo, corners, models, methods, seconds)
+        if learned is not None and learned[2] < cfg.min_open_probability:
+            raise NoBox(f"no open box: the fill model sees a closed box or none ({100 * learned[2]:.0f} % open, "
+                        f"under {100 * cfg.min_open_probability:.0f} %)")
         t = time.perf_counter()
         depth = registry.get("depth").infer(models.depth, [photo.rgb])[0]
         seconds["depth"] = time.perf_counter() - t
-    if oracle:
-        uncertain = []
     if photo.K_source == "fov":
         uncertain.append(f"no intrinsics (meta.jsonl K or EXIF focal length): a {cfg.fov_deg:g}-degree field of view was assumed")
     if photo.box_source == "default":
@@ -269,17 +273,23 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
         p = registry.get("classifier").infer(models.classifier, [photo.rgb])[0]
         seconds["classifier"] = time.perf_counter() - t
         classifier_label, probability = models.class_names[int(np.argmax(p))], float(p.max())
-    learned = None
-    if "learned" in methods and models is not None and models.fillnet is not None and photo.K is not None:
-        t = time.perf_counter()
-        learned = registry.get("fillnet").infer(models.fillnet, [(photo.rgb, corners, photo.K, photo.lwh)])[0]
-        seconds["fillnet"] = time.perf_counter() - t
     t = time.perf_counter()
     fills = measure(photo, corners, depth, cfg, methods, measured_depth=bool(oracle), learned=learned)
     seconds["volume"] = time.perf_counter() - t
     main = fills[methods[0]]
     label = label_for(main.fill, main.overfill, cfg.label_rule)  # the label follows the measured numbers
     return Result(photo, corners, depth, fills, label, probability, seconds, confidence, uncertain, classifier_label)
+
+
+def _learned(photo: Photo, corners: np.ndarray, models: Models | None, methods: tuple[str, ...],
+             seconds: dict[str, float]) -> tuple[float, float, float] | None:
+    """The fill model's (fill, overfill probability, open-box probability) when the learned method can run."""
+    if "learned" not in methods or models is None or models.fillnet is None or photo.K is None:
+        return None
+    t = time.perf_counter()
+    learned = registry.get("fillnet").infer(models.fillnet, [(photo.rgb, corners, photo.K, photo.lwh)])[0]
+    seconds["fillnet"] = time.perf_counter() - t
+    return learned
 
 
 READ_ERRORS = (ImageReadError, GeometryError, ValueError, FileNotFoundError, json.JSONDecodeError)

@@ -14,7 +14,9 @@ import configs
 from classifier.model import build_model as build_classifier
 from deploy.export import as_float32, export_model, run_exported, sample_input
 from depth.model import build_model as build_depth
+from keypoints.decode import soft_argmax
 from keypoints.model import build_model as build_keypoints
+from keypoints.model import export_graph
 from scripts.nie import main
 from tests.conftest import ROOT
 
@@ -35,7 +37,9 @@ def test_every_format_matches_keras(tmp_path, fmt, suffix):
     assert out.exists() and diff <= 1e-4
     model = keras.models.load_model(src)
     x = sample_input(model, n=3, seed=5)  # another batch size than the export check used
-    np.testing.assert_allclose(run_exported(out, fmt, x), model.predict(x, verbose=0), atol=1e-4)
+    maps = run_exported(out, fmt, x)  # a heat-map corner model exports its heat maps (keypoints/model.py export_graph)
+    np.testing.assert_allclose(maps, export_graph(model).predict(x, verbose=0), atol=1e-4)
+    np.testing.assert_allclose(soft_argmax(maps), model.predict(x, verbose=0), atol=1e-4)  # the same corners
 
 
 @pytest.mark.parametrize("preset,build", [("depth_smoke", build_depth), ("classifier_smoke", build_classifier)])
@@ -86,3 +90,4 @@ def test_fill_on_onnxruntime_matches_keras(synth_dataset, tmp_path, capsys):
         assert other["method"] == rec["method"] == "learned"
         assert other["fill"] == pytest.approx(rec["fill"], abs=1e-3)
         np.testing.assert_allclose(other["corners"], rec["corners"], atol=0.05)
+        np.testing.assert_allclose(other["corner_confidence"], rec["corner_confidence"], atol=1e-3)  # exported maps: confidence too

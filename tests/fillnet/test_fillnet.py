@@ -3,6 +3,7 @@ and the learned method in `nie fill`."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import shutil
@@ -93,8 +94,9 @@ def test_loader_gives_inputs_and_targets(synth_dataset):
     cfg.data.augment = True
     scenes = list_scenes(synth_dataset)
     x, y = make_dataset(cfg, scenes, training=True)[0]
-    assert x.shape == (4, 32, 32, 8) and y.shape == (4, 2)
+    assert x.shape == (4, 32, 32, 8) and y.shape == (4, 3)
     assert set(y[:, 1].tolist()) <= {0.0, 1.0} and np.all((y[:, 0] >= 0) & (y[:, 0] <= 1))
+    assert np.all(y[:, 2] == 1.0)  # every default scene is an open box
 
 
 @pytest.mark.slow
@@ -123,6 +125,131 @@ def test_train_evaluate_predict_and_the_learned_method_in_nie_fill(synth_dataset
     assert first["method"] in ("metric", "normalised") and first["details"]["fallback_from"] == "learned"  # no fillnet.keras
     shutil.copy(run / "best.keras", models / "fillnet.keras")
     assert main(["fill", "--input", str(photos), "--out", str(tmp_path / "f2"), "--models", str(models), "method=learned",
-                 "use_classifier=false"]) == 0
+                 "use_classifier=false", "min_open_probability=0"]) == 0  # an untrained open head may say anything
     first = json.loads(next((tmp_path / "f2").glob("0*.json")).read_text())
     assert first["method"] == "learned" and 0 <= first["fill"] <= 1
+
+
+def test_prediction_averages_the_four_mirrored_views(synth_dataset):
+    from fillnet.model import build_model
+    from fillnet.results import predict_fill
+
+    _, cfg = configs.get_preset("fillnet_smoke")
+    model = build_model(cfg)
+    scenes = list_scenes(synth_dataset)
+    rgb = cv2.cvtColor(cv2.imread(scenes.images[0]), cv2.COLOR_BGR2RGB)
+    item = (rgb, scenes.corners[0], scenes.K[0], scenes.lwh[0])
+    size = model.input_shape[1]
+    opening, pose = rectify(rgb, scenes.corners[0], scenes.K[0], scenes.lwh[0], size, round(size / 12))
+    views = [model_input(*flip(opening.astype(np.float32), pose, h, v)) for h in (False, True) for v in (False, True)]
+    raw = model.predict(np.stack(views), verbose=0)
+    fill, overfill, is_open = predict_fill(model, [item])[0]
+    assert fill == pytest.approx(float(np.clip(raw[:, 0].mean(), 0, 1)), abs=1e-5)
+    assert overfill == pytest.approx(float(np.mean(1 / (1 + np.exp(-raw[:, 1])))), abs=1e-5)
+    assert is_open == pytest.approx(float(np.mean(1 / (1 + np.exp(-raw[:, 2])))), abs=1e-5)
+    single = predict_fill(model, [item], flips=False)[0]
+    assert single[0] == pytest.approx(float(np.clip(raw[0, 0], 0, 1)), abs=1e-5)
+    assert predict_fill(model, [(rgb, np.zeros((4, 2)), scenes.K[0], scenes.lwh[0])]) == [None]  # no pose fits
+
+
+@pytest.fixture(scope="module")
+def negatives(tmp_path_factory):
+    """8 tiny scenes, about half of them closed boxes or box-free."""
+    root = tmp_path_factory.mktemp("neg") / "ds"
+    assert main(["synth", "--out", str(root), "--n", "8", "--seed", "11", "--preset", "synth_smoke", "closed_prob=0.3",
+                 "no_box_prob=0.3", "--quiet"]) == 0
+    return root
+
+
+def test_closed_boxes_and_box_free_scenes_teach_the_open_head(negatives):
+    scenes = list_scenes(negatives)
+    kinds = [row.get("open", True) for row in read_meta(negatives / "meta.jsonl")]
+    assert scenes.open == kinds and 0 < sum(kinds) < len(kinds)
+    assert all(scenes.fill[i] == 0.0 and not scenes.overfill[i] for i in range(len(kinds)) if not kinds[i])
+    only_open = list_scenes(negatives, with_closed=False)
+    assert len(only_open.ids) == sum(kinds) and all("no open box" in r for _, r in only_open.skipped)
+    _, cfg = configs.get_preset("fillnet_smoke")
+    _, y = make_dataset(cfg, scenes, training=False)[0]
+    np.testing.assert_array_equal(y[:, 2], [float(k) for k in kinds[: len(y)]])
+
+
+def test_the_loss_leaves_fill_out_where_there_is_no_open_box():
+    from fillnet.losses import FillLoss, fill_mae_pp, open_accuracy
+
+    y_true = np.array([[0.5, 0.0, 1.0], [0.0, 0.0, 0.0]], np.float32)
+    right = np.array([[0.5, -20.0, 20.0], [0.9, 20.0, -20.0]], np.float32)  # the closed box's fill and overfill: ignored
+    wrong_open = np.array([[0.5, -20.0, 20.0], [0.9, 20.0, 20.0]], np.float32)
+    loss = FillLoss(overfill_weight=0.1, open_weight=0.2)
+    per = np.asarray(loss.call(y_true, right))
+    assert per.max() < 1e-6
+    assert np.asarray(loss.call(y_true, wrong_open))[1] == pytest.approx(0.2 * 20.0, rel=1e-4)
+    assert float(fill_mae_pp(y_true, right)) == pytest.approx(0.0, abs=1e-4)  # only the open box counts
+    assert float(open_accuracy(y_true, wrong_open)) == pytest.approx(0.5)
+    # a model without the open head: the box-free row adds nothing
+    assert np.asarray(FillLoss().call(y_true, right[:, :2])).max() < 1e-6
+
+
+def test_a_model_without_the_open_head_starts_one_with_it(tmp_path):
+    from fillnet.model import build_model
+    from training.model_files import init_from
+
+    _, cfg = configs.get_preset("fillnet_smoke")
+    cfg.model.open_head = False
+    old = build_model(cfg)
+    assert old.output_shape == (None, 2)
+    old.save(tmp_path / "old.keras")
+    cfg.model.open_head = True
+    new = init_from(build_model(cfg), str(tmp_path / "old.keras"))
+    assert new.output_shape == (None, 3)
+    for a, b in zip(old.get_weights(), new.get_weights(), strict=False):
+        np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 8)).astype(np.float32)
+    np.testing.assert_allclose(new.predict(x, verbose=0)[:, :2], old.predict(x, verbose=0), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_nie_fill_says_no_box_when_the_fill_model_sees_no_open_box(synth_dataset, tmp_path):
+    from fillnet.model import build_model
+
+    _, cfg = configs.get_preset("fillnet_smoke")
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("keypoints.keras", "depth.keras"):
+        shutil.copy(ROOT / "models" / name, models / name)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in sorted(p.name for p in (synth_dataset / "images").iterdir())[:2]:
+        shutil.copy(synth_dataset / "images" / name, photos / name)
+    shutil.copy(synth_dataset / "meta.jsonl", tmp_path / "meta.jsonl")
+    for bias, expect in ((-12.0, "no_box"), (12.0, "measured")):
+        model = build_model(cfg)
+        head = model.get_layer("open_logit")
+        head.set_weights([np.zeros_like(head.get_weights()[0]), np.array([bias], np.float32)])
+        model.save(models / "fillnet.keras")
+        out = tmp_path / f"f{bias:+.0f}"
+        rc = main(["fill", "--input", str(photos), "--out", str(out), "--models", str(models), "use_classifier=false",
+                   "min_corner_confidence=0", "max_reprojection_pct=100"])
+        assert rc == (2 if expect == "no_box" else 0)  # nothing measured at all: exit 2, the report still written
+        rows = list(csv.DictReader((out / "summary.csv").open()))
+        statuses = {r["status"] for r in rows}
+        assert statuses <= {expect, "uncertain"} if expect == "measured" else statuses == {"no_box"}, rows
+        if expect == "no_box":
+            assert all("fill model sees a closed box or none" in r["reason"] for r in rows)
+
+
+def test_nonsense_draws_teach_that_there_is_no_open_box(synth_dataset):
+    from fillnet.data import FillSamples, nonsense_picture
+
+    rng = np.random.default_rng(0)
+    pictures = [nonsense_picture((48, 64, 3), rng) for _ in range(30)]
+    assert all(p.shape == (48, 64, 3) and p.dtype == np.uint8 for p in pictures)
+    stds = np.array([p.reshape(-1, 3).std(0).mean() for p in pictures])  # spread within each channel
+    assert stds.min() < 8 and stds.max() > 40  # flat colours and noise among them
+    _, cfg = configs.get_preset("fillnet_smoke")
+    cfg.data.augment, cfg.data.nonsense_prob = True, 1.0
+    draw = FillSamples(cfg, list_scenes(synth_dataset), training=True, cache=False)
+    x, y = draw(0, np.random.default_rng(1))
+    assert x.shape == (32, 32, 8) and y.tolist() == [0.0, 0.0, 0.0]
+    cfg.data.nonsense_prob = 0.0
+    _, y = FillSamples(cfg, list_scenes(synth_dataset), training=True, cache=False)(0, np.random.default_rng(1))
+    assert y[2] == 1.0
