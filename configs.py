@@ -425,7 +425,8 @@ def keypoints_long() -> KeypointsConfig:
              `nie train keypoints --data datasets/synth12k --preset keypoints_long`
     Time: about 45 minutes on 2 idle CPU cores (57 minutes beside other work).
     Result on 300 scenes of seed 1000: IoU 0.797, mean corner error 3.46 % of the diagonal (2.60 % at the best cyclic
-    start), median 5.3 px, pck_05 0.573 (the shipped keypoints.keras; goal 1 % and IoU 0.95 not reached).
+    start), median 5.3 px, pck_05 0.573 (shipped until the GPU-started keypoints_gpu model replaced it; goal 1 % and IoU
+    0.95 not reached).
     """
     return KeypointsConfig(
         data=ImageDataConfig(image_width=128, image_height=96, batch_size=32, val_split=0.05),
@@ -507,7 +508,7 @@ def keypoints_gpu() -> KeypointsConfig:
 
 @preset("depth")
 def depth_gpu() -> DepthConfig:
-    """The depth U-Net for one GPU on any Keras backend: widths 12-192 (1.1 M parameters, 4.5 MB shipped; the CPU
+    """The depth U-Net for one GPU on any Keras backend: widths 12-192 (1.1 M parameters, a 4.4 MiB file; the CPU
     preset's are 8-128 at 128 x 96) at 256 x 192, batch 64, 20 epochs over 20,000 synthetic scenes, decoded pairs held
     in memory.
 
@@ -528,7 +529,7 @@ def depth_gpu() -> DepthConfig:
 @preset("fillnet")
 def fillnet_gpu() -> FillnetConfig:
     """The learned fill model for one GPU on any Keras backend: 96 x 96 rectified openings, a wider CNN (widths
-    32-192, head 192; 0.92 M parameters, 3.7 MB shipped), batch 128, 20 epochs over 20,000 synthetic scenes with
+    32-192, head 192; 0.92 M parameters, a 3.6 MiB file), batch 128, 20 epochs over 20,000 synthetic scenes with
     jittered corners.
 
     Command: `scripts/gpu_train.sh fillnet`, i.e. after `nie synth --out datasets/gpu_train_20000 --n 20000 --seed 0`,

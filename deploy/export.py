@@ -55,9 +55,9 @@ def as_float32(model):
 def _export_graph(model):
     """The graph the model's task exports (a heat-map corner model: its heat maps), else the model."""
     from tasks import registry
-    from tasks.model_files import MODEL_NAMES
+    from tasks.model_files import task_of
 
-    task = next((t for prefix, t in MODEL_NAMES.items() if model.name.startswith(prefix)), None)
+    task = task_of(model)
     record = registry.get(task) if task else None
     return record.export_graph(model) if record is not None and record.export_graph is not None else model
 

@@ -69,17 +69,16 @@ while :; do
   alive=0
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
   collect
-  [ $alive = 1 ] || break
+  [ $alive = 1 ] || break  # the collect just above ran after the last training ended: OUT is complete
   sleep ${COLLECT_EVERY:-45}
 done
 status=0
+read -r -a tasks <<<"$TASKS"
 for i in "${!pids[@]}"; do
   wait "${pids[$i]}"; rc=$?
-  task=$(echo "$TASKS" | tr -s ' ' '\n' | sed -n "$((i + 1))p")
-  say "$task training ended with status $rc"; tail -n 3 "$LOGS/$task.log"
+  say "${tasks[$i]} training ended with status $rc"; tail -n 3 "$LOGS/${tasks[$i]}.log"
   [ $rc = 0 ] || status=1
 done
-collect
 
 if [ "$N_EVAL" -gt 0 ]; then
   [ -f "$DATA/gpu_eval_$N_EVAL/meta.jsonl" ] || nie synth --out "$DATA/gpu_eval_$N_EVAL" --n "$N_EVAL" --seed 1000 --quiet

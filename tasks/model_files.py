@@ -26,6 +26,11 @@ def resolve_model_path(path: str | os.PathLike) -> Path:
 MODEL_NAMES = {"nie_keypoints": "keypoints", "nie_depth": "depth", "nie_classifier": "classifier", "nie_fillnet": "fillnet"}
 
 
+def task_of(model) -> str | None:
+    """The NIE task a Keras model belongs to, from its name (MODEL_NAMES), or None."""
+    return next((t for prefix, t in MODEL_NAMES.items() if model.name.startswith(prefix)), None)
+
+
 def load_model(path: str | os.PathLike, compile: bool = False, task: str | None = None):
     """Loads a Keras model; a file that is not one, or (with `task`) a model of another task, raises ValueError
     naming it, before any prediction can fail on the wrong shapes."""
@@ -37,7 +42,7 @@ def load_model(path: str | os.PathLike, compile: bool = False, task: str | None 
     except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as err:
         raise ValueError(f"{file}: cannot load as a Keras model ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
     if task is not None:
-        kind = next((t for prefix, t in MODEL_NAMES.items() if model.name.startswith(prefix)), None)
+        kind = task_of(model)
         if kind != task:
             raise ValueError(f"{file} is {'a ' + kind + ' model' if kind else 'not a model of NIE'} ({model.name}), not a {task} model")
     return model

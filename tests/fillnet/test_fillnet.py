@@ -99,6 +99,21 @@ def test_loader_gives_inputs_and_targets(synth_dataset):
     assert np.all(y[:, 2] == 1.0)  # every default scene is an open box
 
 
+def _chain_folders(dataset, tmp_path, n: int):
+    """A models folder with the shipped corner and depth models (no fill model yet) and a folder of the dataset's
+    first n photos, its meta.jsonl beside that folder (K and the box size)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("keypoints.keras", "depth.keras"):
+        shutil.copy(ROOT / "models" / name, models / name)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in sorted(p.name for p in (dataset / "images").iterdir())[:n]:
+        shutil.copy(dataset / "images" / name, photos / name)
+    shutil.copy(dataset / "meta.jsonl", tmp_path / "meta.jsonl")
+    return models, photos
+
+
 @pytest.mark.slow
 def test_train_evaluate_predict_and_the_learned_method_in_nie_fill(synth_dataset, tmp_path):
     run = tmp_path / "run"
@@ -110,15 +125,7 @@ def test_train_evaluate_predict_and_the_learned_method_in_nie_fill(synth_dataset
     assert {"mae_pp", "max_err_pp", "n", "overfill_accuracy", "class_accuracy"} <= set(m) and m["n"] == 16
     assert main(["predict", "fillnet", "--model", str(run), "--input", str(synth_dataset), "--out", str(tmp_path / "pr")]) == 0
     assert len((tmp_path / "pr" / "predictions.csv").read_text().splitlines()) == 17
-    models = tmp_path / "models"
-    models.mkdir()
-    for name in ("keypoints.keras", "depth.keras"):
-        shutil.copy(ROOT / "models" / name, models / name)
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for name in sorted(p.name for p in (synth_dataset / "images").iterdir())[:3]:
-        shutil.copy(synth_dataset / "images" / name, photos / name)
-    shutil.copy(synth_dataset / "meta.jsonl", tmp_path / "meta.jsonl")  # K and box beside the photos' folder
+    models, photos = _chain_folders(synth_dataset, tmp_path, 3)
     assert main(["fill", "--input", str(photos), "--out", str(tmp_path / "f1"), "--models", str(models), "method=learned",
                  "use_classifier=false"]) == 0
     first = json.loads(next((tmp_path / "f1").glob("0*.json")).read_text())
@@ -212,15 +219,7 @@ def test_nie_fill_says_no_box_when_the_fill_model_sees_no_open_box(synth_dataset
     from fillnet.model import build_model
 
     _, cfg = configs.get_preset("fillnet_smoke")
-    models = tmp_path / "models"
-    models.mkdir()
-    for name in ("keypoints.keras", "depth.keras"):
-        shutil.copy(ROOT / "models" / name, models / name)
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for name in sorted(p.name for p in (synth_dataset / "images").iterdir())[:2]:
-        shutil.copy(synth_dataset / "images" / name, photos / name)
-    shutil.copy(synth_dataset / "meta.jsonl", tmp_path / "meta.jsonl")
+    models, photos = _chain_folders(synth_dataset, tmp_path, 2)
     for bias, expect in ((-12.0, "no_box"), (12.0, "measured")):
         model = build_model(cfg)
         head = model.get_layer("open_logit")
