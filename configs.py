@@ -255,6 +255,8 @@ class FillnetDataConfig:
     augment: bool = True  # flips (with the pose numbers), colour jitter, jittered corners
     corner_jitter_px: float = 2.0  # Gaussian jitter (std per axis) of the corners during training, in px of a 320 px image diagonal
     nonsense_prob: float = 0.05  # share of training draws whose photo becomes noise, a gradient or a flat colour (no open box), 0..1
+    corners_from: str = ""  # a VIA file of the corner model's corners for this dataset's photos (nie predict keypoints' predictions_via.json); "" = none
+    corners_from_prob: float = 0.5  # share of training draws that use those predicted corners instead of the jittered true ones (validation: all), 0..1
     workers: int = 0  # PyDataset loader processes; 0 = one per CPU core (at most 16)
     workers_as: Literal["auto", "processes", "threads"] = "auto"  # auto = processes, threads under JAX
     cache_mb: int = 4096  # keep decoded photos in memory when they fit in this many MiB
@@ -568,6 +570,39 @@ def fillnet_long() -> FillnetConfig:
     return FillnetConfig(train=TrainConfig(epochs=30, learning_rate=2e-3))
 
 
+@preset("fillnet")
+def fillnet_predicted() -> FillnetConfig:
+    """The fill model fine-tuned on the corners nie fill will meet (issues 12 and 13): half of the training draws
+    rectify the photo by the corner model's own corners of it (their real errors on open boxes, their quads on closed
+    boxes and box-free scenes), the rest by jittered true ones; the overfill term weighs 0.3 (0.1 missed 28 of 43
+    overfilled boxes); 10 epochs at learning rate 3e-4 from a trained fill model.
+
+    Command: `nie predict keypoints --model models/keypoints.keras --input datasets/mix8k/images --out runs/corners/mix8k`,
+             `nie train fillnet --data datasets/mix8k --preset fillnet_predicted init=models/fillnet.keras
+             data.corners_from=runs/corners/mix8k/predictions_via.json`
+    Time: about 13 minutes for the corners and 15 for the training on 2 idle CPU cores.
+    Result: see models/README.md.
+    """
+    return FillnetConfig(data=FillnetDataConfig(corners_from_prob=0.5), overfill_weight=0.3,
+                         train=TrainConfig(epochs=10, learning_rate=3e-4))
+
+
+@preset("fillnet")
+def fillnet_wide() -> FillnetConfig:
+    """The fill model with more capacity, from scratch on one long CPU run: fillnet_gpu's CNN (widths 32-192, head
+    192), trained as fillnet_predicted (half the draws on the corner model's own corners, overfill weight 0.3; the
+    shipped model, 0.57 M parameters, fits its training scenes hardly better than new ones: 5.9 pp against 6.35),
+    40 epochs at learning rate 2e-3 with a 75-minute limit.
+
+    Command: after fillnet_predicted's `nie predict keypoints`,
+             `nie train fillnet --data datasets/mix8k --preset fillnet_wide data.corners_from=runs/corners/mix8k/predictions_via.json`
+    Time: 75 minutes on 2 idle CPU cores (stops at the limit; the same command resumes).
+    Result: see models/README.md.
+    """
+    return FillnetConfig(data=FillnetDataConfig(corners_from_prob=0.5), model=FillnetModelConfig(widths=(32, 64, 128, 192), head_units=192),
+                         overfill_weight=0.3, train=TrainConfig(epochs=40, learning_rate=2e-3, time_limit_min=75.0))
+
+
 def get_preset(name: str) -> tuple[str, Any]:
     """Returns (task, fresh config) of the preset `name`; unknown names get the closest one named."""
     if name not in PRESETS:
@@ -721,6 +756,8 @@ LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "n_workers": (lambda v: v >= 0, "0 or more"),
     "grid_px": (lambda v: v >= 8, "at least 8"),
     "work_max_side": (lambda v: v >= 64, "at least 64"),
+    "nonsense_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "corners_from_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
 }
 
 

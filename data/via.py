@@ -224,6 +224,22 @@ def corners_from_regions(image: ViaImage, n_points: int = 4, label: str = "box")
     return pts, ""
 
 
+def corners_by_stem(path: str | os.PathLike, n_points: int = 4, label: str = "box") -> dict[str, np.ndarray]:
+    """{file stem: (n_points, 2)} of a VIA file's images that have a usable box outline (e.g. the predicted corners
+    `nie predict keypoints` writes to predictions_via.json); images without one are left out. ValueError (one line)
+    for a file that is not VIA."""
+    try:
+        entries = read_via(path)
+    except ViaFormatError as err:
+        raise ValueError(str(err)) from None
+    out = {}
+    for entry in entries:
+        pts, _ = corners_from_regions(entry, n_points, label)
+        if pts is not None:
+            out[Path(entry.filename).stem] = pts
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # Writing
 # ----------------------------------------------------------------------------------------------

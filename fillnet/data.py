@@ -1,7 +1,8 @@
 """Fill-model training data: the dataset's photos with their corners, K, box size and true fill (meta.jsonl).
 
 Per element: the photo (decoded once, kept in memory when it fits; in training, `data.nonsense_prob` of the draws
-swap it for noise, a gradient or a flat colour: no open box) -> corners jittered as the corner model errs (training) -> rectified opening + pose numbers (fillnet/rectify.py) -> flips that carry the pose numbers along,
+swap it for noise, a gradient or a flat colour: no open box) -> corners jittered as the corner model errs, or the corner model's own corners of this photo (training,
+`data.corners_from`) -> rectified opening + pose numbers (fillnet/rectify.py) -> flips that carry the pose numbers along,
 colour jitter -> (model input (size, size, 8), target (fill, overfill, open)). A keras.utils.PyDataset: any backend.
 """
 
@@ -20,6 +21,7 @@ from data.corners import canonical_order
 from data.images import read_image
 from data.layout import DatasetPaths, read_meta
 from data.splits import train_valid
+from data.via import corners_by_stem
 from fillnet.rectify import model_input, rectify
 from training.batches import CachedLoads, IndexedBatches, default_workers
 from training.colour_jitter import colour_jitter_np
@@ -129,9 +131,11 @@ def nonsense_picture(shape: tuple[int, ...], rng: np.random.Generator) -> np.nda
 class FillSamples:
     """One element at a time for training.batches.IndexedBatches (picklable for worker processes)."""
 
-    def __init__(self, cfg: FillnetConfig, scenes: Scenes, training: bool, cache: bool):
+    def __init__(self, cfg: FillnetConfig, scenes: Scenes, training: bool, cache: bool,
+                 predicted: list[np.ndarray | None] | None = None):
         self.cfg, self.scenes, self.training = cfg, scenes, training
         self.photos = CachedLoads(self._read, len(scenes.ids), cache)
+        self.predicted = predicted or [None] * len(scenes.ids)  # the corner model's corners per scene (data.corners_from)
 
     def _read(self, i: int) -> tuple[np.ndarray]:
         return (read_image(self.scenes.images[i]),)
@@ -143,7 +147,10 @@ class FillSamples:
         target = np.array([s.fill[i], float(s.overfill[i]), float(s.open[i])], np.float32)
         if self.training and d.nonsense_prob > 0 and rng.uniform() < d.nonsense_prob:
             rgb, target = nonsense_picture(rgb.shape, rng), np.zeros(3, np.float32)  # the scene's corners on a picture without a box
-        if self.training and d.augment and d.corner_jitter_px > 0:
+        predicted = self.predicted[i]
+        if predicted is not None and (not self.training or rng.uniform() < d.corners_from_prob):  # validation: always
+            corners = predicted  # the corners nie fill will meet: its errors on open boxes, its quads on anything else
+        elif self.training and d.augment and d.corner_jitter_px > 0:
             corners = jitter_corners(corners, rgb.shape[1], rgb.shape[0], d.corner_jitter_px, rng)
         try:
             opening, pose = rectify(rgb, corners, s.K[i], s.lwh[i], d.size, d.margin)
@@ -156,6 +163,19 @@ class FillSamples:
         return model_input(x, pose), target
 
 
+def predicted_corners(cfg: FillnetConfig, scenes: Scenes) -> list[np.ndarray | None]:
+    """The corner model's corners of each scene's photo (by file stem) from `data.corners_from`, canonical order;
+    None where the file has none (those draws keep the jittered true corners)."""
+    path = cfg.data.corners_from
+    if not path:
+        return [None] * len(scenes.ids)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"data.corners_from: {path} is not a file (a VIA file of predicted corners: "
+                                "nie predict keypoints --input <dataset>/images writes predictions_via.json)")
+    by_stem = corners_by_stem(path)
+    return [canonical_order(by_stem[Path(p).stem]) if Path(p).stem in by_stem else None for p in scenes.images]
+
+
 def make_dataset(cfg: FillnetConfig, scenes: Scenes, training: bool, seed: int | None = None) -> IndexedBatches:
     """Batches of (model input (B, size, size, 8), target (B, 3) = fill, overfill, open)."""
     if not scenes.ids:
@@ -164,7 +184,13 @@ def make_dataset(cfg: FillnetConfig, scenes: Scenes, training: bool, seed: int |
     h, w = read_image(scenes.images[0]).shape[:2]
     cache = len(scenes.ids) * h * w * 3 / 2**20 <= cfg.data.cache_mb
     workers = default_workers(cfg.data.workers) if training else 1
-    loads = FillSamples(cfg, scenes, training, cache)
+    predicted = predicted_corners(cfg, scenes)
+    if cfg.data.corners_from:
+        found = sum(p is not None for p in predicted)
+        use = f"used in {cfg.data.corners_from_prob:.0%} of their draws" if training else "validated on them"
+        print(f"fillnet: the corner model's corners for {found} of {len(predicted)} {'training' if training else 'validation'} "
+              f"scenes ({cfg.data.corners_from}), {use}")
+    loads = FillSamples(cfg, scenes, training, cache, predicted)
     if cache and workers > 1:
         loads.photos.preload(workers, "fillnet: decoding")
     return IndexedBatches(len(scenes.ids), cfg.data.batch_size, loads, training, seed=seed,

@@ -20,7 +20,7 @@ from data.corners import canonical_order
 from data.figures import figure_png, pyplot
 from data.images import read_image, write_image
 from data.inputs import ItemReport, iter_images, list_inputs
-from data.via import ViaFormatError, ViaImage, corners_from_regions, polyline_region, read_via, write_via
+from data.via import ViaImage, corners_by_stem, polyline_region, write_via
 from keypoints.data import list_samples, to_pixels
 from keypoints.decode import local_soft_argmax, peak_mass, soft_argmax
 from keypoints.draw import draw_points
@@ -129,19 +129,6 @@ def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig,
 # ----------------------------------------------------------------------------------------------
 # Evaluation
 # ----------------------------------------------------------------------------------------------
-def _predictions_from_via(path: str, n_points: int, label: str) -> dict[str, np.ndarray]:
-    try:
-        entries = read_via(path)
-    except ViaFormatError as err:
-        raise ValueError(str(err)) from None
-    out = {}
-    for entry in entries:
-        pts, _ = corners_from_regions(entry, n_points, label)
-        if pts is not None:
-            out[Path(entry.filename).stem] = pts
-    return out
-
-
 def _score(samples, predicted: dict[str, np.ndarray]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     rows, skipped = [], []
     for image_id, corners, size in zip(samples.ids, samples.corners, samples.sizes, strict=True):
@@ -205,7 +192,7 @@ def evaluate(data: str, out: str, cfg: KeypointsConfig, models: list[str] | None
             images = [read_image(p) for p in tqdm(samples.images, desc=f"read ({name})", unit="img", disable=not progress)]
             predicted = dict(zip(samples.ids, predict_corners(model, images), strict=True))
         else:
-            predicted = _predictions_from_via(src, cfg.model.num_keypoints, cfg.label)
+            predicted = corners_by_stem(src, cfg.model.num_keypoints, cfg.label)
         rows, skipped = _score(samples, predicted)
         if not rows:
             raise ValueError(f"{src}: no image could be scored ({len(skipped)} without a prediction)")

@@ -252,3 +252,36 @@ def test_nonsense_draws_teach_that_there_is_no_open_box(synth_dataset):
     cfg.data.nonsense_prob = 0.0
     _, y = FillSamples(cfg, list_scenes(synth_dataset), training=True, cache=False)(0, np.random.default_rng(1))
     assert y[2] == 1.0
+
+
+def test_training_draws_can_use_the_corner_models_own_corners(synth_dataset, tmp_path):
+    from data.images import read_image
+    from data.via import ViaImage, polyline_region, write_via
+    from fillnet.data import FillSamples, predicted_corners
+
+    scenes = list_scenes(synth_dataset)
+    moved = scenes.corners[0] + np.array([6.0, -3.0])
+    via = tmp_path / "predictions_via.json"
+    write_via(via, [ViaImage(f"{scenes.ids[0]}.png", 1, [polyline_region(moved[[2, 3, 0, 1]])], {})])  # any start
+    _, cfg = configs.get_preset("fillnet_smoke")
+    cfg.data.augment, cfg.data.nonsense_prob, cfg.data.corners_from, cfg.data.corners_from_prob = False, 0.0, str(via), 1.0
+    predicted = predicted_corners(cfg, scenes)
+    assert np.allclose(predicted[0], moved, atol=0.01) and all(p is None for p in predicted[1:])
+
+    def expected(i, corners):
+        opening, pose = rectify(read_image(scenes.images[i]), corners, scenes.K[i], scenes.lwh[i], 32, 2)
+        return model_input(opening, pose)
+
+    draw = FillSamples(cfg, scenes, training=True, cache=False, predicted=predicted)
+    x0, y0 = draw(0, np.random.default_rng(0))
+    assert np.allclose(x0, expected(0, predicted[0]), atol=1e-3) and not np.allclose(x0, expected(0, scenes.corners[0]), atol=1.0)
+    assert y0[0] == pytest.approx(scenes.fill[0])  # the target stays the scene's
+    assert np.allclose(draw(1, np.random.default_rng(0))[0], expected(1, scenes.corners[1]), atol=1e-3)  # none: true corners
+    cfg.data.corners_from_prob = 0.0
+    assert np.allclose(FillSamples(cfg, scenes, True, False, predicted)(0, np.random.default_rng(0))[0],
+                       expected(0, scenes.corners[0]), atol=1e-3)
+    validation = FillSamples(cfg, scenes, training=False, cache=False, predicted=predicted)  # always, whatever the share
+    assert np.allclose(validation(0, np.random.default_rng(0))[0], expected(0, predicted[0]), atol=1e-3)
+    cfg.data.corners_from = str(tmp_path / "missing.json")
+    with pytest.raises(FileNotFoundError, match="corners_from"):
+        predicted_corners(cfg, scenes)
