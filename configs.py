@@ -286,8 +286,8 @@ class VolumeConfig:
     hidden_rule: Literal["floor", "border"] = "floor"  # cells hidden by content: empty floor, or the lowest seen height around them
     label_rule: LabelRule = field(default_factory=LabelRule)  # OK / NOK from fill when no classifier is used
     work_max_side: int = 1024  # px; larger photos are measured on a copy this size (the models see far less), 64..8192
-    min_corner_confidence: float = 0.45  # mean heat-map confidence of the corners under which a picture is no_box, 0..1
-    min_open_probability: float = 0.5  # the fill model's open-box probability under which a picture is no_box (a closed box, no box), 0..1
+    min_corner_confidence: float = 0.35  # mean heat-map confidence of the corners under which a picture is no_box, 0..1 (bench/no_box_thresholds.py)
+    min_open_probability: float = 0.7  # the fill model's open-box probability under which a picture is no_box (a closed box, no box), 0..1
     max_reprojection_pct: float = 8.0  # rim corners further than this (% of the image diagonal) from a box of the given size: no_box
     uncertain_reprojection_pct: float = 1.0  # ... further than this: uncertain
     camera_distance_m: tuple[float, float] = (0.15, 8.0)  # a camera outside this range from the box means an implausible box size

@@ -5,10 +5,11 @@ pictures that neither training nor bench/no_box.py uses: open-box scenes (seed 4
 Each picture goes once through the gates that need no threshold (the corners make a convex quadrilateral, a rim
 pose fits them, the rim fits a box of the size) and gives its mean corner confidence and the fill model's open-box
 probability; then every pair of thresholds on a grid gives its no_box rates. Chosen: the pair that says no_box most
-often without a box while saying it for at most 2 % of the open boxes (issue 13's goals), ties to the lower
-thresholds. Check the choice on bench/no_box.py's held-out pictures.
+often without a box while saying it for at most 1.5 % of the open boxes (issue 13's 2 %, less a margin: the rate
+differs more than that between sets of scenes), ties to the lower thresholds. Check the choice on bench/no_box.py's
+held-out pictures.
 
-Run: `.venv/bin/python bench/no_box_thresholds.py [--models models] [--open 400] [--negatives 200]`.
+Run: `.venv/bin/python bench/no_box_thresholds.py [--models models] [--open 1000] [--negatives 400]`.
 Writes bench/results/no_box_thresholds.{json,md}.
 """
 
@@ -27,7 +28,8 @@ sys.path.insert(0, str(HERE))
 
 CONFIDENCE = (0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 OPEN = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-GOAL_OPEN_NO_BOX = 2.0  # % of open boxes called no_box, at most
+GOAL_OPEN_NO_BOX = 2.0  # % of open boxes called no_box, at most (issue 13)
+MARGIN = 0.5  # % kept below that goal here: held-out sets differ by more (bench/no_box.py's scenes, same thresholds: 2 -> 6 %)
 
 
 def gate_inputs(paths: list[Path], meta: dict, cfg, models, box) -> list[dict]:
@@ -67,7 +69,7 @@ def choose(open_rows: list[dict], free_rows: list[dict]) -> tuple[list[dict], di
     """Every grid pair's rates, and the chosen pair (the best box-free rate within the open-box goal)."""
     grid = [{"min_corner_confidence": c, "min_open_probability": o, "open_no_box": round(no_box_percent(open_rows, c, o), 1),
              "box_free_no_box": round(no_box_percent(free_rows, c, o), 1)} for c in CONFIDENCE for o in OPEN]
-    within = [g for g in grid if g["open_no_box"] <= GOAL_OPEN_NO_BOX] or [min(grid, key=lambda g: g["open_no_box"])]
+    within = [g for g in grid if g["open_no_box"] <= GOAL_OPEN_NO_BOX - MARGIN] or [min(grid, key=lambda g: g["open_no_box"])]
     best = max(within, key=lambda g: (g["box_free_no_box"], -g["min_corner_confidence"], -g["min_open_probability"]))
     return grid, best
 
@@ -83,8 +85,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="models")
-    parser.add_argument("--open", type=int, default=400, help="open-box scenes (seed 4000)")
-    parser.add_argument("--negatives", type=int, default=200, help="closed boxes and box-free scenes (seed 4001)")
+    parser.add_argument("--open", type=int, default=1000, help="open-box scenes (seed 4000)")
+    parser.add_argument("--negatives", type=int, default=400, help="closed boxes and box-free scenes (seed 4001)")
     parser.add_argument("--n", type=int, default=25, help="pictures of each nonsense kind")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
