@@ -101,14 +101,15 @@ def main() -> None:
     free = gate_inputs(sorted((tmp / "nonsense").iterdir()), {}, cfg, models, (0.5, 0.4, 0.3))
     kind = {r["id"]: r["scene"] for r in read_meta(tmp / "negatives" / "meta.jsonl")}
     grid, best = choose(open_rows, neg + free)
-    now = {"min_corner_confidence": cfg.min_corner_confidence, "min_open_probability": cfg.min_open_probability}
-    now.update(open_no_box=round(no_box_percent(open_rows, *now.values()), 1),
-               box_free_no_box=round(no_box_percent(neg + free, now["min_corner_confidence"], now["min_open_probability"]), 1))
+    pairs = {"chosen": (best["min_corner_confidence"], best["min_open_probability"]),
+             "defaults": (cfg.min_corner_confidence, cfg.min_open_probability)}
+    now = {"min_corner_confidence": cfg.min_corner_confidence, "min_open_probability": cfg.min_open_probability,
+           "open_no_box": round(no_box_percent(open_rows, *pairs["defaults"]), 1),
+           "box_free_no_box": round(no_box_percent(neg + free, *pairs["defaults"]), 1)}
     per_kind = {}
     for name, rows in [("closed boxes", [r for r in neg if kind[Path(r["image"]).stem] == "closed"]),
                        ("box-free scenes", [r for r in neg if kind[Path(r["image"]).stem] != "closed"]), ("nonsense pictures", free)]:
-        per_kind[name] = {"n": len(rows), "chosen": round(no_box_percent(rows, best["min_corner_confidence"], best["min_open_probability"]), 1),
-                          "defaults": round(no_box_percent(rows, now["min_corner_confidence"], now["min_open_probability"]), 1)}
+        per_kind[name] = {"n": len(rows), **{k: round(no_box_percent(rows, *pair), 1) for k, pair in pairs.items()}}
     geometry = round(100 * sum(r["geometry"] for r in open_rows) / len(open_rows), 1)
     lines = [f"# no_box thresholds on calibration pictures\n\n{machine()}; models {args.models}; {len(open_rows)} open-box scenes "
              f"(seed 4000), {len(neg)} closed boxes and box-free scenes (seed 4001), {len(free)} nonsense pictures. "

@@ -8,6 +8,7 @@ colour jitter -> (model input (size, size, 8), target (fill, overfill, open)). A
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -172,8 +173,14 @@ def predicted_corners(cfg: FillnetConfig, scenes: Scenes) -> list[np.ndarray | N
     if not Path(path).is_file():
         raise FileNotFoundError(f"data.corners_from: {path} is not a file (a VIA file of predicted corners: "
                                 "nie predict keypoints --input <dataset>/images writes predictions_via.json)")
-    by_stem = corners_by_stem(path)
+    by_stem = _corners_file(str(path), Path(path).stat().st_mtime_ns)
     return [canonical_order(by_stem[Path(p).stem]) if Path(p).stem in by_stem else None for p in scenes.images]
+
+
+@functools.lru_cache(maxsize=2)
+def _corners_file(path: str, mtime_ns: int) -> dict[str, np.ndarray]:
+    """corners_by_stem, read once per version of the file (training and validation both ask for it)."""
+    return corners_by_stem(path)
 
 
 def make_dataset(cfg: FillnetConfig, scenes: Scenes, training: bool, seed: int | None = None) -> IndexedBatches:
