@@ -33,30 +33,19 @@ MARGIN = 0.5  # % kept below that goal here: held-out sets differ by more (bench
 
 
 def gate_inputs(paths: list[Path], meta: dict, cfg, models, box) -> list[dict]:
-    """Per picture: geometry (whether a threshold-free gate already says no_box), confidence, open probability."""
+    """Per picture what nie fill's gates read (volume/chain.read_gates): whether a threshold-free check (the corners'
+    geometry) already says no_box, the mean corner confidence, the fill model's open probability."""
     import numpy as np
 
-    from data.box_pose import GeometryError
     from data.images import read_image
-    from tasks import registry
-    from volume.chain import make_photo
-    from volume.checks import NoBox, check_box
-    from volume.geometry import check_quad
+    from volume.chain import make_photo, read_gates
 
     rows = []
     for path in paths:
-        photo = make_photo(path, read_image(path), meta, cfg, box)
-        corners, confidence = registry.get("keypoints").infer(models.keypoints, [photo.rgb])[0]
-        h, w = photo.rgb.shape[:2]
-        row = {"image": path.name, "geometry": False, "confidence": float(np.mean(confidence)), "open": float("nan")}
-        try:
-            check_quad(corners, w, h)
-            check_box(corners, None, photo.K, photo.lwh, w, h, cfg)
-        except (GeometryError, NoBox):
-            row["geometry"] = True
-        if not row["geometry"]:
-            row["open"] = float(registry.get("fillnet").infer(models.fillnet, [(photo.rgb, corners, photo.K, photo.lwh)])[0][2])
-        rows.append(row)
+        gates = read_gates(make_photo(path, read_image(path), meta, cfg, box), models, ("learned",), cfg)
+        geometry = bool(gates.quad_error or gates.box_error)
+        rows.append({"image": path.name, "geometry": geometry, "confidence": float(np.mean(gates.confidence)),
+                     "open": float("nan") if gates.open_probability is None else float(gates.open_probability)})
     return rows
 
 

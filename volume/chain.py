@@ -28,7 +28,7 @@ from data.label_rule import label_for
 from data.layout import DatasetPaths, read_meta
 from tasks import registry
 from tasks.record import ModelRunner, keras_runner
-from volume.checks import NoBox, check_box
+from volume.checks import NoBox, check_box, low_confidence, not_open
 from volume.fill import Fill, learned_fill, metric_fill, normalised_fill
 from volume.geometry import GeometryError, check_quad
 
@@ -248,18 +248,11 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
         uncertain: list[str] = []
         learned = _learned(photo, corners, models, methods, seconds)  # the fill model on the exact corners: no open check
     else:
-        corners, confidence = registry.get("keypoints").infer(models.keypoints, [photo.rgb])[0]
-        seconds["keypoints"] = time.perf_counter() - t
-        h, w = photo.rgb.shape[:2]
-        try:
-            check_quad(corners, w, h)
-        except GeometryError as err:
-            raise NoBox(f"no open box found ({err})") from None
-        uncertain = check_box(corners, confidence, photo.K, photo.lwh, w, h, cfg)  # before the depth model: no_box costs less
-        learned = _learned(photo, corners, models, methods, seconds)
-        if learned is not None and learned[2] < cfg.min_open_probability:
-            raise NoBox(f"no open box: the fill model sees a closed box or none ({100 * learned[2]:.0f} % open, "
-                        f"under {100 * cfg.min_open_probability:.0f} %)")
+        gates = read_gates(photo, models, methods, cfg, seconds)
+        reason = gates.no_box_reason(cfg)
+        if reason:  # before the depth model: no_box costs less
+            raise NoBox(reason)
+        corners, confidence, uncertain, learned = gates.corners, gates.confidence, gates.uncertain, gates.learned
         t = time.perf_counter()
         depth = registry.get("depth").infer(models.depth, [photo.rgb])[0]
         seconds["depth"] = time.perf_counter() - t
@@ -279,6 +272,49 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
     main = fills[methods[0]]
     label = label_for(main.fill, main.overfill, cfg.label_rule)  # the label follows the measured numbers
     return Result(photo, corners, depth, fills, label, probability, seconds, confidence, uncertain, classifier_label)
+
+
+@dataclass
+class Gates:
+    """What nie fill's no_box checks read, before any threshold (bench/no_box_thresholds.py sweeps the thresholds)."""
+
+    corners: np.ndarray
+    confidence: np.ndarray | None  # per corner, from the heat maps (None: a regressor or an exported model)
+    quad_error: str | None = None  # the corners make no quadrilateral inside the picture
+    box_error: str | None = None  # no box of the given size fits the corners
+    uncertain: list[str] = field(default_factory=list)  # check_box's reasons for `uncertain`
+    learned: tuple[float, float, float] | None = None  # the fill model's (fill, overfill, open) where the geometry holds
+
+    @property
+    def open_probability(self) -> float | None:
+        return None if self.learned is None else self.learned[2]
+
+    def no_box_reason(self, cfg: VolumeConfig) -> str | None:
+        """Why the picture is no_box under cfg's thresholds (the first check that says so, in nie fill's order), or None."""
+        return self.quad_error or low_confidence(self.confidence, cfg) or self.box_error or not_open(self.open_probability, cfg)
+
+
+def read_gates(photo: Photo, models: Models, methods: tuple[str, ...], cfg: VolumeConfig,
+               seconds: dict[str, float] | None = None) -> Gates:
+    """The corner model's corners and confidence, the geometry checks, and the fill model's answer where they hold."""
+    seconds = {} if seconds is None else seconds
+    t = time.perf_counter()
+    corners, confidence = registry.get("keypoints").infer(models.keypoints, [photo.rgb])[0]
+    seconds["keypoints"] = time.perf_counter() - t
+    gates = Gates(corners, confidence)
+    h, w = photo.rgb.shape[:2]
+    try:
+        check_quad(corners, w, h)
+    except GeometryError as err:
+        gates.quad_error = f"no open box found ({err})"
+        return gates
+    try:
+        gates.uncertain = check_box(corners, photo.K, photo.lwh, w, h, cfg)
+    except NoBox as err:
+        gates.box_error = str(err)
+        return gates
+    gates.learned = _learned(photo, corners, models, methods, seconds)
+    return gates
 
 
 def _learned(photo: Photo, corners: np.ndarray, models: Models | None, methods: tuple[str, ...],

@@ -20,11 +20,9 @@ class NoBox(Exception):
     """No open box in the picture; str() says why."""
 
 
-def check_box(corners: np.ndarray, confidence: np.ndarray | None, K: np.ndarray | None, lwh: tuple[float, float, float],
-              width: int, height: int, cfg: VolumeConfig) -> list[str]:
-    """Raises NoBox when there is nothing to measure; returns the reasons for `uncertain` (empty: measured)."""
-    if confidence is not None and float(np.mean(confidence)) < cfg.min_corner_confidence:
-        raise NoBox(f"no open box found (corner confidence {float(np.mean(confidence)):.2f} < {cfg.min_corner_confidence})")
+def check_box(corners: np.ndarray, K: np.ndarray | None, lwh: tuple[float, float, float], width: int, height: int,
+              cfg: VolumeConfig) -> list[str]:
+    """Raises NoBox when no box of the size fits the corners; returns the reasons for `uncertain` (empty: measured)."""
     reasons = []
     diag = math.hypot(width, height)
     if K is not None:
@@ -45,3 +43,18 @@ def check_box(corners: np.ndarray, confidence: np.ndarray | None, K: np.ndarray 
     if np.any(corners < margin - 0.5) or np.any(corners[:, 0] > width - 0.5 - margin) or np.any(corners[:, 1] > height - 0.5 - margin):
         reasons.append("a corner lies at the image edge: the opening may be cut off")
     return reasons
+
+
+def low_confidence(confidence: np.ndarray | None, cfg: VolumeConfig) -> str | None:
+    """The no_box reason when the heat maps are not sure of the corners (pictures without a box), else None."""
+    if confidence is None or float(np.mean(confidence)) >= cfg.min_corner_confidence:
+        return None
+    return f"no open box found (corner confidence {float(np.mean(confidence)):.2f} < {cfg.min_corner_confidence})"
+
+
+def not_open(open_probability: float | None, cfg: VolumeConfig) -> str | None:
+    """The no_box reason when the fill model sees a closed box or none behind the corners, else None."""
+    if open_probability is None or open_probability >= cfg.min_open_probability:
+        return None
+    return (f"no open box: the fill model sees a closed box or none ({100 * open_probability:.0f} % open, "
+            f"under {100 * cfg.min_open_probability:.0f} %)")

@@ -163,3 +163,21 @@ def test_export_never_replaces_what_is_not_its_own(tmp_path, capsys):
     assert main(["export", "--model", str(ROOT / "models" / "depth.keras"), "--format", "saved_model", "--out", str(photos), "--force"]) == 2
     assert "not a saved_model export" in capsys.readouterr().err
     assert (photos / "a.jpg").read_bytes() == b"a photo"
+
+
+def test_no_box_gates_apply_in_fill_order_and_follow_the_thresholds():
+    from configs import VolumeConfig
+    from volume.chain import Gates
+
+    cfg = VolumeConfig(min_corner_confidence=0.35, min_open_probability=0.7)
+    corners = np.array([[10.0, 10], [50, 10], [50, 40], [10, 40]])
+    sure, unsure = np.full(4, 0.9), np.full(4, 0.2)
+    assert Gates(corners, sure, learned=(0.5, 0.1, 0.95)).no_box_reason(cfg) is None
+    assert "corner confidence 0.20 < 0.35" in Gates(corners, unsure, learned=(0.5, 0.1, 0.95)).no_box_reason(cfg)
+    assert Gates(corners, unsure).no_box_reason(VolumeConfig(min_corner_confidence=0.1)) is None  # the threshold decides
+    assert "65 % open" in Gates(corners, sure, learned=(0.5, 0.1, 0.65)).no_box_reason(cfg)
+    assert Gates(corners, sure, learned=(0.5, 0.1, 0.65)).no_box_reason(VolumeConfig(min_open_probability=0.6)) is None
+    both = Gates(corners, unsure, box_error="the corners make no box", learned=None)
+    assert "confidence" in both.no_box_reason(cfg)  # confidence is checked before the box's geometry, as nie fill does
+    assert Gates(corners, unsure, quad_error="no open box found (crossed)").no_box_reason(cfg) == "no open box found (crossed)"
+    assert Gates(corners, None, box_error="the corners make no box").no_box_reason(cfg) == "the corners make no box"
