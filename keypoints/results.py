@@ -107,20 +107,34 @@ def _with_heatmaps(model):
     return _HEATMAP_MODELS[model]
 
 
-def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig, progress: bool = True) -> ItemReport:
-    """Per image: out/<name>.json (corners, size) and out/<name>.png (drawn); out/predictions_via.json for VIA."""
+CHUNK_BYTES = 256 * 2**20  # decoded photos held at once by predict_folder
+
+
+def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig, progress: bool = True,
+                   batch_size: int = 32) -> ItemReport:
+    """Per image: out/<name>.json (corners, size) and out/<name>.png (drawn); out/predictions_via.json for VIA.
+    Images go through the model `batch_size` at a time (one by one, a GPU waits on every call)."""
     model = load_model(model_path)
     out_dir = Path(out)
     report = ItemReport()
     via = []
-    for path, rgb in iter_images(list_inputs(source), report, "predict keypoints", progress):
-        corners = predict_corners(model, [rgb])[0]
-        record = {"image": path.name, "width": rgb.shape[1], "height": rgb.shape[0],
-                  "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in corners]}
-        write_text_atomic(out_dir / f"{path.stem}.json", json.dumps(record, indent=1) + "\n")
-        write_image(out_dir / f"{path.stem}.png", draw_points(rgb, corners, (255, 60, 60), radius=max(2, rgb.shape[1] // 160)))
-        via.append(ViaImage(path.name, path.stat().st_size, [polyline_region(corners, cfg.label)], {}))
-        report.done.append(path.stem)
+
+    def flush(chunk: list[tuple[Path, np.ndarray]]) -> None:
+        for (path, rgb), corners in zip(chunk, predict_corners(model, [rgb for _, rgb in chunk], batch_size), strict=True):
+            record = {"image": path.name, "width": rgb.shape[1], "height": rgb.shape[0],
+                      "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in corners]}
+            write_text_atomic(out_dir / f"{path.stem}.json", json.dumps(record, indent=1) + "\n")
+            write_image(out_dir / f"{path.stem}.png", draw_points(rgb, corners, (255, 60, 60), radius=max(2, rgb.shape[1] // 160)))
+            via.append(ViaImage(path.name, path.stat().st_size, [polyline_region(corners, cfg.label)], {}))
+            report.done.append(path.stem)
+        chunk.clear()
+
+    chunk: list[tuple[Path, np.ndarray]] = []
+    for item in iter_images(list_inputs(source), report, "predict keypoints", progress):
+        chunk.append(item)
+        if len(chunk) >= batch_size or sum(rgb.nbytes for _, rgb in chunk) > CHUNK_BYTES:  # phone photos: a few at a time
+            flush(chunk)
+    flush(chunk)
     if via:
         write_via(out_dir / "predictions_via.json", via)
     return report

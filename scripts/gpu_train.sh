@@ -8,7 +8,10 @@
 #   env: KERAS_BACKEND (jax), N (training scenes, 20000), N_EVAL (held-out scenes scored there, 0 = none; 300),
 #        MINUTES (each training stops itself this many minutes after it starts, train.time_limit_min; 0 = none),
 #        DEADLINE_S (instead of MINUTES: the trainings stop so that all ends about this many seconds after the start),
-#        OVERRIDES (key=value for every train), PRESET_SUFFIX (_gpu; _smoke for a dry run), DATA (datasets), RUNS (runs),
+#        OVERRIDES (key=value for every train), OVERRIDES_<task> (for that task's only, e.g. OVERRIDES_fillnet),
+#        INIT_FROM (a folder of trained models, e.g. models: each task starts from its <task>.keras there, init=),
+#        CORNERS_MODEL (a corner model, e.g. models/keypoints.keras: its corners of the training scenes are predicted
+#        first, in batches on the GPU, and the fill model trains on them, data.corners_from), PRESET_SUFFIX (_gpu; _smoke for a dry run), DATA (datasets), RUNS (runs),
 #        PYTHON (python3), OUT (where results go: <task>.keras without optimizer state, <task>_history.csv, log.txt), COLLECT_EVERY (45 s)
 #
 # Run from the repository root. Wheels in .whl/ (scripts/gpu_wheels.sh; WHEELS= another folder, empty for none) are
@@ -51,19 +54,35 @@ collect() {  # what each run has so far into OUT: the best model without optimiz
     && mv "$OUT/log.txt.part" "$OUT/log.txt"
 }
 
-if [ -n "${DEADLINE_S:-}" ]; then  # what is left of the deadline, less a minute for the last epoch, saving, collecting
-  MINUTES=$("$PY" -c "print(round(max(0.5, ($DEADLINE_S - $(( $(date +%s) - start )) - 60) / 60), 2))")
-  say "trainings stop after $MINUTES min (deadline $DEADLINE_S s)"
+minutes_left() {  # what is left of DEADLINE_S, less a minute for the last epoch, saving, collecting (else MINUTES)
+  if [ -n "${DEADLINE_S:-}" ]; then
+    "$PY" -c "print(round(max(0.5, ($DEADLINE_S - $(( $(date +%s) - start )) - 60) / 60), 2))"
+  else
+    echo "$MINUTES"
+  fi
+}
+[ -n "${DEADLINE_S:-}" ] && say "trainings stop after $(minutes_left) min (deadline $DEADLINE_S s)"
+if [ -n "${CORNERS_MODEL:-}" ] && [[ " $TASKS " == *" fillnet "* ]]; then  # fillnet starts last: it waits for the corners
+  TASKS="$(for t in $TASKS; do [ "$t" = fillnet ] || printf '%s ' "$t"; done)fillnet"
 fi
 n_tasks=$(wc -w <<<"$TASKS")
 share=$("$PY" -c "print(round(0.9 / $n_tasks, 2))")
 pids=()
 for task in $TASKS; do
+  extra=()
+  [ -n "${INIT_FROM:-}" ] && [ -f "$INIT_FROM/$task.keras" ] && extra+=("init=$INIT_FROM/$task.keras")
+  if [ "$task" = fillnet ] && [ -n "${CORNERS_MODEL:-}" ]; then  # the corners nie fill will meet, before the training starts
+    corners=$RUNS/corners/gpu_train_$N
+    [ -f "$corners/predictions_via.json" ] || XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie predict keypoints --model "$CORNERS_MODEL" --input "$DATA/gpu_train_$N/images" \
+      --out "$corners" >"$LOGS/corners.log" 2>&1 || { say "corner prediction failed (see $LOGS/corners.log)"; status_corners=1; }
+    [ -f "$corners/predictions_via.json" ] && extra+=("data.corners_from=$corners/predictions_via.json") && say "fillnet trains on $CORNERS_MODEL's corners"
+  fi
+  per_task=OVERRIDES_$task
   # shellcheck disable=SC2086
   XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie train "$task" --data "$DATA/gpu_train_$N" --preset "$task$SUFFIX" \
-    --run "$RUNS/$task/gpu$SUFFIX" train.time_limit_min="$MINUTES" ${OVERRIDES:-} >"$LOGS/$task.log" 2>&1 &
+    --run "$RUNS/$task/gpu$SUFFIX" train.time_limit_min="$(minutes_left)" ${OVERRIDES:-} ${!per_task:-} "${extra[@]}" >"$LOGS/$task.log" 2>&1 &
   pids+=($!)
-  say "$task training started (pid $!, GPU memory share $share)"
+  say "$task training started (pid $!, GPU memory share $share${extra:+; ${extra[*]}})"
 done
 while :; do
   alive=0
@@ -72,7 +91,7 @@ while :; do
   [ $alive = 1 ] || break  # the collect just above ran after the last training ended: OUT is complete
   sleep ${COLLECT_EVERY:-45}
 done
-status=0
+status=${status_corners:-0}
 read -r -a tasks <<<"$TASKS"
 for i in "${!pids[@]}"; do
   wait "${pids[$i]}"; rc=$?

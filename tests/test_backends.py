@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from data.via import read_via
 from tests.conftest import ROOT, make_dataset
 
 HIDE_TF = ROOT / "tests" / "no_tensorflow"
@@ -117,12 +118,14 @@ def test_tensorflow_only_steps_say_so_in_one_line(scenes, tmp_path):
 
 def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_path):
     """scripts/gpu_train.sh as on the GPU machine (no TensorFlow, JAX), on tiny presets: scenes rendered, two tasks
-    trained at once, each best model copied to OUT without optimizer state while and after they train."""
+    trained at once, each best model copied to OUT without optimizer state while and after they train; the fill model
+    on the shipped corner model's corners of the training scenes (CORNERS_MODEL), with its own overrides."""
     out = tmp_path / "out"
     env = {**os.environ, "KERAS_BACKEND": OTHER, "PYTHONPATH": str(HIDE_TF), "PYTHON": sys.executable, "WHEELS": "",
            "N": "12", "N_EVAL": "0", "PRESET_SUFFIX": "_smoke", "DATA": str(tmp_path / "data"), "RUNS": str(tmp_path / "runs"),
-           "OUT": str(out), "DEADLINE_S": "400", "COLLECT_EVERY": "5"}
-    r = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh"), "keypoints", "fillnet"], env=env, capture_output=True,
+           "OUT": str(out), "DEADLINE_S": "400", "COLLECT_EVERY": "5", "CORNERS_MODEL": str(ROOT / "models" / "keypoints.keras"),
+           "OVERRIDES_fillnet": "train.seed=3"}
+    r = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh"), "fillnet", "keypoints"], env=env, capture_output=True,
                        text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "trainings stop after" in r.stdout and "keypoints training ended with status 0" in r.stdout
@@ -135,3 +138,8 @@ def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_p
         assert getattr(model, "optimizer", None) is None
         assert (tmp_path / "runs" / task / "gpu_smoke" / "best.keras").stat().st_size > (out / f"{task}.keras").stat().st_size
     assert "=== keypoints" in (out / "log.txt").read_text()
+    via = tmp_path / "runs" / "corners" / "gpu_train_12" / "predictions_via.json"
+    assert len(read_via(via)) == 12 and r.stdout.index("keypoints training started") < r.stdout.index("fillnet training started")
+    fill_cfg = (tmp_path / "runs" / "fillnet" / "gpu_smoke" / "config.yaml").read_text()
+    assert f"corners_from: {via}" in fill_cfg and "seed: 3" in fill_cfg
+    assert "seed: 3" not in (tmp_path / "runs" / "keypoints" / "gpu_smoke" / "config.yaml").read_text()

@@ -69,6 +69,26 @@ def test_predict_writes_json_pictures_and_a_via_file(smoke_run, synth_dataset, t
     assert (tmp_path / "out" / f"{report.done[0]}.png").is_file()
 
 
+def test_predict_in_batches_gives_the_corners_of_one_by_one(smoke_run, synth_dataset, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    shutil.copytree(synth_dataset / "images", folder)
+    big = Image.open(folder / "000003.png").resize((512, 384))
+    big.save(folder / "zz_big.png")  # another size inside a batch
+    (folder / "broken.png").write_bytes(b"not a picture")  # skipped, the rest predicted
+    runs = {b: predict_folder(str(smoke_run), str(folder), str(tmp_path / f"b{b}"), _cfg(), progress=False, batch_size=b)
+            for b in (1, 5)}
+    assert runs[1].done == runs[5].done and len(runs[5].done) == 17 and [n for n, _ in runs[5].skipped] == ["broken.png"]
+    for name in runs[5].done:
+        one, five = (json.loads((tmp_path / f"b{b}" / f"{name}.json").read_text())["corners"] for b in (1, 5))
+        np.testing.assert_allclose(five, one, atol=0.02)
+    small = np.array(json.loads((tmp_path / "b5" / "000003.json").read_text())["corners"])
+    np.testing.assert_allclose(np.array(json.loads((tmp_path / "b5" / "zz_big.json").read_text())["corners"]), 2 * small + 0.5, atol=0.6)
+
+
 def test_evaluate_perfect_and_perturbed_predictions_compared(synth_dataset, tmp_path):
     perfect = read_via(synth_dataset / "annotations.json")
     write_via(tmp_path / "perfect.json", perfect)
