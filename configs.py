@@ -254,6 +254,7 @@ class FillnetDataConfig:
     val_split: float = 0.05  # share held out when the dataset has no split, 0..0.9
     augment: bool = True  # flips (with the pose numbers), colour jitter, jittered corners
     corner_jitter_px: float = 2.0  # Gaussian jitter (std per axis) of the corners during training, in px of a 320 px image diagonal
+    degrade_prob: float = 0.0  # share of training draws whose photo is blurred (sigma 0..1.2 px) and JPEG-compressed (quality 30..95) as phone photos are, 0..1
     nonsense_prob: float = 0.05  # share of training draws whose photo becomes noise, a gradient or a flat colour (no open box), 0..1
     corners_from: str = ""  # a VIA file of the corner model's corners for this dataset's photos (nie predict keypoints' predictions_via.json); "" = none
     corners_from_prob: float = 0.5  # share of training draws that use those predicted corners instead of the jittered true ones (validation: all), 0..1
@@ -760,6 +761,7 @@ LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "grid_px": (lambda v: v >= 8, "at least 8"),
     "work_max_side": (lambda v: v >= 64, "at least 64"),
     "nonsense_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "degrade_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "corners_from_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
 }
 

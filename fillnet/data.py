@@ -1,7 +1,7 @@
 """Fill-model training data: the dataset's photos with their corners, K, box size and true fill (meta.jsonl).
 
 Per element: the photo (decoded once, kept in memory when it fits; in training, `data.nonsense_prob` of the draws
-swap it for noise, a gradient or a flat colour: no open box) -> corners jittered as the corner model errs, or the corner model's own corners of this photo (training,
+swap it for noise, a gradient or a flat colour: no open box; `data.degrade_prob` blur it and compress it as JPEG) -> corners jittered as the corner model errs, or the corner model's own corners of this photo (training,
 `data.corners_from`) -> rectified opening + pose numbers (fillnet/rectify.py) -> flips that carry the pose numbers along,
 colour jitter -> (model input (size, size, 8), target (fill, overfill, open)). A keras.utils.PyDataset: any backend.
 """
@@ -104,6 +104,18 @@ def flip(opening: np.ndarray, pose: np.ndarray, horizontal: bool, vertical: bool
     return np.ascontiguousarray(opening), pose
 
 
+def degrade(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A photo as a phone or a packing-line camera delivers it: a little out of focus (Gaussian blur, sigma 0..1.2 px,
+    none a third of the time) and JPEG-compressed (quality 30..95). The shipped fill model lost 1.6 pp on 300 held-out
+    scenes blurred by 0.8 px and saved at quality 50 (7.1 -> 8.7 pp, corners from the clean photos)."""
+    import cv2
+
+    sigma = rng.uniform(0.0, 1.2) if rng.uniform() < 2 / 3 else 0.0
+    out = cv2.GaussianBlur(rgb, (0, 0), sigma) if sigma > 0.05 else rgb
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(out[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 96))])
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]) if ok else out
+
+
 def nonsense_picture(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     """A uint8 picture with no box in it, for the open head: noise (blurred a random amount), a two-colour gradient
     at a random angle, or a flat colour with a little noise."""
@@ -148,6 +160,8 @@ class FillSamples:
         target = np.array([s.fill[i], float(s.overfill[i]), float(s.open[i])], np.float32)
         if self.training and d.nonsense_prob > 0 and rng.uniform() < d.nonsense_prob:
             rgb, target = nonsense_picture(rgb.shape, rng), np.zeros(3, np.float32)  # the scene's corners on a picture without a box
+        if self.training and d.degrade_prob > 0 and rng.uniform() < d.degrade_prob:
+            rgb = degrade(rgb, rng)
         predicted = self.predicted[i]
         if predicted is not None and (not self.training or rng.uniform() < d.corners_from_prob):  # validation: always
             corners = predicted  # the corners nie fill will meet: its errors on open boxes, its quads on anything else

@@ -285,3 +285,25 @@ def test_training_draws_can_use_the_corner_models_own_corners(synth_dataset, tmp
     cfg.data.corners_from = str(tmp_path / "missing.json")
     with pytest.raises(FileNotFoundError, match="corners_from"):
         predicted_corners(cfg, scenes)
+
+
+def test_degraded_draws_are_blurred_and_jpeg_compressed_photos(synth_dataset):
+    from fillnet.data import FillSamples, degrade
+
+    rgb = cv2.cvtColor(cv2.imread(str(synth_dataset / "images" / "000000.png")), cv2.COLOR_BGR2RGB)
+    outs = [degrade(rgb, np.random.default_rng(s)) for s in range(12)]
+    assert all(o.shape == rgb.shape and o.dtype == np.uint8 for o in outs)
+    diffs = np.array([np.abs(o.astype(int) - rgb).mean() for o in outs])
+    assert diffs.min() > 0.2 and diffs.max() < 12  # changed, yet the same photo
+    sharp = lambda img: cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()  # noqa: E731
+    assert min(sharp(o) for o in outs) < 0.5 * sharp(rgb)  # some are visibly out of focus
+    assert np.array_equal(degrade(rgb, np.random.default_rng(3)), outs[3])  # seeded
+    _, cfg = configs.get_preset("fillnet_smoke")
+    cfg.data.augment, cfg.data.nonsense_prob, cfg.data.corner_jitter_px = False, 0.0, 0.0
+    scenes = list_scenes(synth_dataset)
+    clean = FillSamples(cfg, scenes, training=True, cache=False)(0, np.random.default_rng(1))
+    cfg.data.degrade_prob = 1.0
+    worse = FillSamples(cfg, scenes, training=True, cache=False)(0, np.random.default_rng(1))
+    assert not np.allclose(worse[0], clean[0]) and np.array_equal(worse[1], clean[1])  # the input changes, never the target
+    with pytest.raises(configs.ConfigError, match="degrade_prob"):
+        configs.apply_overrides(cfg, ["data.degrade_prob=1.5"])
