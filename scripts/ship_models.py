@@ -4,8 +4,8 @@
     python -m scripts.ship_models --out DIR --run keypoints=runs/keypoints/gpu_gpu   # another run (a file or a run folder)
 
 Reads the run directory of each shipped model (runs/keypoints/gpu_finetune, runs/depth/depth,
-runs/classifier/classifier; for the fill model the last epoch of runs/fillnet/predicted, which did better in `nie fill`
-on held-out scenes than the epoch its validation picked); models/README.md lists the commands that make those runs.
+runs/classifier/classifier; for the fill model the last epoch of runs/fillnet/wide24k_robust, a 4-epoch fine-tune
+whose last epoch is its purpose); models/README.md lists the commands that make those runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SHIPPED = {"keypoints": "keypoints/gpu_finetune", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/predicted/last.keras"}
+SHIPPED = {"keypoints": "keypoints/gpu_finetune", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/wide24k_robust/last.keras"}
 
 
 def main(argv: list[str] | None = None) -> int:
