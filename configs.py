@@ -581,7 +581,7 @@ def fillnet_predicted() -> FillnetConfig:
     Command: `nie predict keypoints --model models/keypoints.keras --input datasets/mix8k/images --out runs/corners/mix8k`,
              `nie train fillnet --data datasets/mix8k --preset fillnet_predicted init=models/fillnet.keras
              data.corners_from=runs/corners/mix8k/predictions_via.json`
-    Time: about 15 minutes for the corners and 9 for the training on 2 idle CPU cores.
+    Time: about 5 minutes for the corners (15 before nie predict keypoints batched) and 9 for the training on 2 idle CPU cores.
     Result (the shipped fillnet.keras, its last epoch): 300 scenes of seed 1000, exact corners 5.97 pp (was 6.35),
     overfill right 92.3 %; `nie fill` 7.00 pp, OK/NOK right 83.1 % (models/README.md).
     """
@@ -619,7 +619,7 @@ def fillnet_wide24k() -> FillnetConfig:
              `python -m scripts.merge_datasets --out datasets/mix24k datasets/mix8k datasets/mix16k
              --via runs/corners/mix8k/predictions_via.json runs/corners/mix16k/predictions_via.json`,
              `nie train fillnet --data datasets/mix24k --preset fillnet_wide24k data.corners_from=datasets/mix24k/predictions_via.json`
-    Time: 3 minutes for the scenes, 45 for their corners, 83 for the training (24 epochs) on 2 CPU cores.
+    Time: 3 minutes for the scenes, about 8 for their corners (45 before nie predict keypoints batched), 83 for the training (24 epochs) on 2 CPU cores.
     Result (its last epoch) on 300 scenes of seed 1000: exact corners 5.54 pp (fillnet_predicted 5.97), overfill
     right 94.0 %; in the chain 6.79 pp against 7.14 (600 scenes of seed 5000: 7.16 against 7.81); see models/README.md.
     """
