@@ -56,11 +56,9 @@ def scores(rows: list[dict], truth: dict[str, dict], rule) -> dict:
 
 
 def main() -> None:
-    from results_io import machine, save
+    from results_io import fill_without_classifier, held_out_scenes, machine, save
 
-    import configs
     from data.layout import read_meta
-    from volume.chain import load_models
     from volume.report import fill_folder
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -68,15 +66,9 @@ def main() -> None:
     parser.add_argument("--data", default="datasets/eval1000", help="held-out scenes (made if missing: 100 of seed 1000)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    data = Path(args.data)
-    if not (data / "meta.jsonl").is_file():
-        from data.synth.generate import generate
-
-        data = tmp / "scenes"
-        generate(data, 100, 1000, configs.SynthConfig(), progress=False)
+    data = held_out_scenes(args.data, tmp)
     truth = {r["id"]: r for r in read_meta(data / "meta.jsonl")}
-    cfg = configs.apply_overrides(configs.VolumeConfig(), ["use_classifier=false"])
-    models = load_models(args.models, need_classifier=False)
+    cfg, models = fill_without_classifier(args.models)
     result = {}
     for i, (name, (sigma, quality)) in enumerate(SETTINGS.items()):
         source = data if quality == 0 else degraded_copy(data, tmp / f"degraded{i}", sigma, quality)

@@ -40,10 +40,9 @@ def nonsense(folder: Path, n: int, size=(256, 192), seed: int = 0) -> None:
 
 
 def main() -> None:
-    from results_io import machine, save
+    from results_io import fill_without_classifier, held_out_scenes, machine, save
 
     import configs
-    from volume.chain import load_models
     from volume.report import fill_folder
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -52,19 +51,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=25, help="pictures of each box-free kind")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    data = Path(args.data)
-    if not (data / "meta.jsonl").is_file():
-        from data.synth.generate import generate
-
-        data = tmp / "scenes"
-        generate(data, 100, 1000, configs.SynthConfig(), progress=False)
+    data = held_out_scenes(args.data, tmp)
     nonsense(tmp / "nonsense", args.n)
     from data.synth.generate import generate
 
     _, neg_cfg = configs.get_preset("synth_negatives")
     generate(tmp / "negatives", 2 * args.n, 2000, neg_cfg, progress=False)  # closed boxes and scenes without a box
-    cfg = configs.apply_overrides(configs.VolumeConfig(), ["use_classifier=false"])
-    models = load_models(args.models, need_classifier=False)
+    cfg, models = fill_without_classifier(args.models)
     free = fill_folder(tmp / "nonsense", tmp / "out_free", cfg, models, box=(0.5, 0.4, 0.3), write_pictures=False)
     negatives = fill_folder(tmp / "negatives" / "images", tmp / "out_neg", cfg, models, write_pictures=False)
     boxes = fill_folder(data / "images", tmp / "out_boxes", cfg, models, write_pictures=False)

@@ -65,12 +65,12 @@ def choose(open_rows: list[dict], free_rows: list[dict]) -> tuple[list[dict], di
 
 def main() -> None:
     from no_box import nonsense
-    from results_io import machine, save
+    from results_io import fill_without_classifier, machine, save
 
     import configs
     from data.layout import read_meta
     from data.synth.generate import generate
-    from volume.chain import load_models, meta_beside
+    from volume.chain import meta_beside
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="models")
@@ -83,8 +83,7 @@ def main() -> None:
     _, neg_cfg = configs.get_preset("synth_negatives")
     generate(tmp / "negatives", args.negatives, 4001, neg_cfg, progress=False)
     nonsense(tmp / "nonsense", args.n, seed=1)
-    cfg = configs.apply_overrides(configs.VolumeConfig(), ["use_classifier=false"])
-    models = load_models(args.models, need_classifier=False)
+    cfg, models = fill_without_classifier(args.models)
     open_rows = gate_inputs(sorted((tmp / "open" / "images").iterdir()), meta_beside(tmp / "open" / "images"), cfg, models, None)
     neg = gate_inputs(sorted((tmp / "negatives" / "images").iterdir()), meta_beside(tmp / "negatives" / "images"), cfg, models, None)
     free = gate_inputs(sorted((tmp / "nonsense").iterdir()), {}, cfg, models, (0.5, 0.4, 0.3))

@@ -1,4 +1,5 @@
-"""What every benchmark shares: the machine it ran on, and writing its numbers to bench/results/<name>.{json,md}."""
+"""What every benchmark shares: the machine it ran on, and writing its numbers to bench/results/<name>.{json,md}; for
+the benchmarks that run `nie fill`, its held-out scenes and the shipped models without the classifier."""
 
 from __future__ import annotations
 
@@ -36,3 +37,24 @@ def save(name: str, result: dict[str, Any], markdown: str) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown)
     print(markdown)
+
+
+def held_out_scenes(given: str | os.PathLike, tmp: Path) -> Path:
+    """The held-out scenes at `given` (a dataset root with meta.jsonl), or, where it has none, 100 scenes of seed 1000
+    (the seed of datasets/eval1000) rendered into tmp/scenes."""
+    data = Path(given)
+    if (data / "meta.jsonl").is_file():
+        return data
+    import configs
+    from data.synth.generate import generate
+
+    generate(tmp / "scenes", 100, 1000, configs.SynthConfig(), progress=False)
+    return tmp / "scenes"
+
+
+def fill_without_classifier(models_dir: str | os.PathLike):
+    """(VolumeConfig, Models) for `nie fill` with the models in `models_dir` and no classifier (no bench counts it)."""
+    import configs
+    from volume.chain import load_models
+
+    return configs.apply_overrides(configs.VolumeConfig(), ["use_classifier=false"]), load_models(models_dir, need_classifier=False)
