@@ -105,6 +105,7 @@ class TrainConfig:
     strategy: Literal["auto", "mirrored", "multiworker"] = "auto"  # distribution strategy
     mixed_precision: bool = False  # float16 compute, float32 weights and outputs (for GPUs with tensor cores; slow on CPU)
     time_limit_min: float = 0.0  # stop after this many minutes (at the epoch end the next epoch would pass it); the same command resumes; 0 = none
+    schedule: Literal["epochs", "time"] = "epochs"  # cosine decay of the learning rate over train.epochs, or over train.time_limit_min (set at each epoch's start; needs a limit; training/lr_schedule.py)
 
 
 @dataclass
@@ -813,6 +814,8 @@ def validate(cfg: Any, prefix: str = "") -> None:
             ok, text = LIMITS[f.name]
             if not ok(value):
                 raise ConfigError(f"{prefix}{f.name} must be {text}, got {value}")
+    if getattr(cfg, "schedule", None) == "time" and getattr(cfg, "time_limit_min", 0) <= 0:
+        raise ConfigError(f"{prefix}schedule=time needs {prefix}time_limit_min > 0 (the minutes the learning-rate decay spans)")
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -16,16 +16,16 @@ import keras
 from classifier.augment import build_augmenter
 from classifier.data import class_weights, make_dataset, split_samples, stage
 from classifier.model import BACKBONE, build_model
-from configs import ClassifierConfig
+from configs import ClassifierConfig, TrainConfig
 from data.atomic_files import write_text_atomic
 from training.fit import begin, epoch_steps
+from training.lr_schedule import learning_rate
 from training.model_files import init_from
 from training.staged import Stages, head_epochs, staged_fit
 
 
-def _compile(model: keras.Model, lr: float, decay_steps: int) -> keras.Model:
-    schedule = keras.optimizers.schedules.CosineDecay(lr, max(1, decay_steps), alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=keras.losses.SparseCategoricalCrossentropy(),
+def _compile(model: keras.Model, train_cfg: TrainConfig, lr: float, decay_steps: int) -> keras.Model:
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(train_cfg, lr, decay_steps)), loss=keras.losses.SparseCategoricalCrossentropy(),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return model
 
@@ -39,7 +39,7 @@ def train(cfg: ClassifierConfig, data: str, run_path: str | Path, log: Callable[
                                                            "valid": val_s.keys}, indent=1) + "\n")
     weights = class_weights(train_s, k) if cfg.class_weights else None
     counts = ", ".join(f"{c} {n}" for c, n in zip(cfg.class_names, train_s.counts(k), strict=True))
-    stages = Stages(build=lambda: init_from(build_model(cfg), cfg.init), compile=_compile, backbone=BACKBONE, unfreeze=cfg.model.unfreeze_from,
+    stages = Stages(build=lambda: init_from(build_model(cfg), cfg.init), compile=lambda m, lr, n: _compile(m, cfg.train, lr, n), backbone=BACKBONE, unfreeze=cfg.model.unfreeze_from,
                     pretrained=cfg.model.weights != "none", task="classifier")
     first = head_epochs(stages, cfg.train)
     log(f"training on {len(train_s.files)} images ({counts}), validating on {len(val_s.files)}; "

@@ -19,6 +19,7 @@ from depth.model import build_model
 from tasks.backend import tensorflow_available
 from training.batches import first_batch
 from training.fit import begin, epoch_steps, fit, load_or_build
+from training.lr_schedule import learning_rate
 from training.model_files import init_from
 
 
@@ -52,9 +53,9 @@ class DepthPanels(keras.callbacks.Callback):
 
 def compile_model(cfg: DepthConfig, steps_per_epoch: int) -> keras.Model:
     model = init_from(build_model(cfg), cfg.init)
-    schedule = keras.optimizers.schedules.CosineDecay(cfg.train.learning_rate, max(1, cfg.train.epochs * steps_per_epoch), alpha=0.05)
+    rate = learning_rate(cfg.train, cfg.train.learning_rate, cfg.train.epochs * steps_per_epoch)
     loss = DepthLoss(cfg.model.max_depth_m - cfg.model.min_depth_m, cfg.loss.weight_ssim, cfg.loss.weight_l1, cfg.loss.weight_smooth)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=[abs_rel, delta1])
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss=loss, metrics=[abs_rel, delta1])
     return model
 
 

@@ -14,13 +14,14 @@ from fillnet.data import make_dataset, split_scenes
 from fillnet.losses import FillLoss, fill_mae_pp, open_accuracy
 from fillnet.model import build_model
 from training.fit import begin, fit, load_or_build
+from training.lr_schedule import learning_rate
 from training.model_files import init_from
 
 
 def compile_model(cfg: FillnetConfig, steps_per_epoch: int) -> keras.Model:
     model = init_from(build_model(cfg), cfg.init)
-    schedule = keras.optimizers.schedules.CosineDecay(cfg.train.learning_rate, max(1, cfg.train.epochs * steps_per_epoch), alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=FillLoss(cfg.overfill_weight, cfg.open_weight),
+    rate = learning_rate(cfg.train, cfg.train.learning_rate, cfg.train.epochs * steps_per_epoch)
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss=FillLoss(cfg.overfill_weight, cfg.open_weight),
                   metrics=[fill_mae_pp, *([open_accuracy] if cfg.model.open_head else [])])
     return model
 

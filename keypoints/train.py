@@ -20,6 +20,7 @@ from keypoints.model import BACKBONE, build_model
 from tasks.backend import tensorflow_available
 from training.batches import first_batch
 from training.fit import begin, epoch_steps
+from training.lr_schedule import learning_rate
 from training.model_files import init_from
 from training.staged import Stages, head_epochs, staged_fit
 
@@ -48,8 +49,7 @@ class CornerPanels(keras.callbacks.Callback):
 
 
 def _compile(model: keras.Model, cfg: KeypointsConfig, lr: float, decay_steps: int) -> keras.Model:
-    schedule = keras.optimizers.schedules.CosineDecay(lr, max(1, decay_steps), alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=CyclicCornerLoss(cfg.model.num_keypoints),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(cfg.train, lr, decay_steps)), loss=CyclicCornerLoss(cfg.model.num_keypoints),
                   metrics=[CornerError(cfg.model.num_keypoints)])
     return model
 

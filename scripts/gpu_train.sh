@@ -5,7 +5,7 @@
 # keep copying each best.keras and history.csv there while they train, so a run cut off still leaves its best.
 #
 #   scripts/gpu_train.sh [TASK ...]            tasks: keypoints fillnet depth (default: all three)
-#   env: KERAS_BACKEND (jax), N (training scenes, 20000), N_EVAL (held-out scenes scored there, 0 = none; 300),
+#   env: KERAS_BACKEND (jax), N (training scenes, 20000), SEED (their seed, 0; scenes of another seed go to gpu_train_<N>_s<SEED>), N_EVAL (held-out scenes scored there, 0 = none; 300),
 #        MINUTES (each training stops itself this many minutes after it starts, train.time_limit_min; 0 = none),
 #        DEADLINE_S (instead of MINUTES: the trainings stop so that all ends about this many seconds after the start),
 #        OVERRIDES (key=value for every train), OVERRIDES_<task> (for that task's only, e.g. OVERRIDES_fillnet),
@@ -28,7 +28,7 @@ else
   export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 fi
 TASKS=${*:-keypoints fillnet depth}
-N=${N:-20000}; N_EVAL=${N_EVAL:-300}; SUFFIX=${PRESET_SUFFIX:-_gpu}; DATA=${DATA:-datasets}; MINUTES=${MINUTES:-0}
+N=${N:-20000}; SEED=${SEED:-0}; N_EVAL=${N_EVAL:-300}; SUFFIX=${PRESET_SUFFIX:-_gpu}; DATA=${DATA:-datasets}; MINUTES=${MINUTES:-0}
 RUNS=${RUNS:-runs}; LOGS=$RUNS/gpu_logs; mkdir -p "$LOGS"
 nie() { "$PY" -m scripts.nie "$@"; }
 start=$(date +%s)
@@ -36,7 +36,8 @@ say() { echo "[gpu_train +$(( $(date +%s) - start )) s] $*"; }
 
 say "backend $KERAS_BACKEND; tasks: $TASKS"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true
-[ -f "$DATA/gpu_train_$N/meta.jsonl" ] || nie synth --out "$DATA/gpu_train_$N" --n "$N" --seed 0 --quiet || exit 1
+SCENES=gpu_train_$N; [ "$SEED" = 0 ] || SCENES=${SCENES}_s$SEED
+[ -f "$DATA/$SCENES/meta.jsonl" ] || nie synth --out "$DATA/$SCENES" --n "$N" --seed "$SEED" --quiet || exit 1
 say "training scenes ready"
 
 collect() {  # what each run has so far into OUT: the best model without optimizer state (scripts/ship_models.py,
@@ -72,14 +73,14 @@ for task in $TASKS; do
   extra=()
   [ -n "${INIT_FROM:-}" ] && [ -f "$INIT_FROM/$task.keras" ] && extra+=("init=$INIT_FROM/$task.keras")
   if [ "$task" = fillnet ] && [ -n "${CORNERS_MODEL:-}" ]; then  # the corners nie fill will meet, before the training starts
-    corners=$RUNS/corners/gpu_train_$N
-    [ -f "$corners/predictions_via.json" ] || XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie predict keypoints --model "$CORNERS_MODEL" --input "$DATA/gpu_train_$N/images" \
+    corners=$RUNS/corners/$SCENES
+    [ -f "$corners/predictions_via.json" ] || XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie predict keypoints --model "$CORNERS_MODEL" --input "$DATA/$SCENES/images" \
       --out "$corners" >"$LOGS/corners.log" 2>&1 || { say "corner prediction failed (see $LOGS/corners.log)"; status_corners=1; }
     [ -f "$corners/predictions_via.json" ] && extra+=("data.corners_from=$corners/predictions_via.json") && say "fillnet trains on $CORNERS_MODEL's corners"
   fi
   per_task=OVERRIDES_$task
   # shellcheck disable=SC2086
-  XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie train "$task" --data "$DATA/gpu_train_$N" --preset "$task$SUFFIX" \
+  XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie train "$task" --data "$DATA/$SCENES" --preset "$task$SUFFIX" \
     --run "$RUNS/$task/gpu$SUFFIX" train.time_limit_min="$(minutes_left)" ${OVERRIDES:-} ${!per_task:-} "${extra[@]}" >"$LOGS/$task.log" 2>&1 &
   pids+=($!)
   say "$task training started (pid $!, GPU memory share $share${extra:+; ${extra[*]}})"

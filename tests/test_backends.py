@@ -6,6 +6,7 @@ CI runs the JAX backend on CPU (`jax[cpu]` is in requirements.txt; the CPU-only 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from data.synth.generate import sample_seed
 from data.via import read_via
 from tests.conftest import ROOT, make_dataset
 
@@ -122,7 +124,7 @@ def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_p
     on the shipped corner model's corners of the training scenes (CORNERS_MODEL), with its own overrides."""
     out = tmp_path / "out"
     env = {**os.environ, "KERAS_BACKEND": OTHER, "PYTHONPATH": str(HIDE_TF), "PYTHON": sys.executable, "WHEELS": "",
-           "N": "12", "N_EVAL": "0", "PRESET_SUFFIX": "_smoke", "DATA": str(tmp_path / "data"), "RUNS": str(tmp_path / "runs"),
+           "N": "12", "SEED": "5", "N_EVAL": "0", "PRESET_SUFFIX": "_smoke", "DATA": str(tmp_path / "data"), "RUNS": str(tmp_path / "runs"),
            "OUT": str(out), "DEADLINE_S": "400", "COLLECT_EVERY": "5", "CORNERS_MODEL": str(ROOT / "models" / "keypoints.keras"),
            "OVERRIDES_fillnet": "train.seed=3"}
     r = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh"), "fillnet", "keypoints"], env=env, capture_output=True,
@@ -138,8 +140,10 @@ def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_p
         assert getattr(model, "optimizer", None) is None
         assert (tmp_path / "runs" / task / "gpu_smoke" / "best.keras").stat().st_size > (out / f"{task}.keras").stat().st_size
     assert "=== keypoints" in (out / "log.txt").read_text()
-    via = tmp_path / "runs" / "corners" / "gpu_train_12" / "predictions_via.json"
+    via = tmp_path / "runs" / "corners" / "gpu_train_12_s5" / "predictions_via.json"
     assert len(read_via(via)) == 12 and r.stdout.index("keypoints training started") < r.stdout.index("fillnet training started")
     fill_cfg = (tmp_path / "runs" / "fillnet" / "gpu_smoke" / "config.yaml").read_text()
     assert f"corners_from: {via}" in fill_cfg and "seed: 3" in fill_cfg
     assert "seed: 3" not in (tmp_path / "runs" / "keypoints" / "gpu_smoke" / "config.yaml").read_text()
+    first = json.loads((tmp_path / "data" / "gpu_train_12_s5" / "meta.jsonl").read_text().splitlines()[0])
+    assert first["seed"] == sample_seed(5, 0)  # SEED: scenes of another seed

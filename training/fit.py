@@ -12,6 +12,7 @@ import keras
 from configs import TrainConfig
 from tasks.backend import tensorflow_available
 from training.checkpoints import EpochCheckpoint, read_history
+from training.lr_schedule import TimeCosine
 from training.run_dir import RunDir, prepare_run
 from training.strategy import is_chief, make_strategy
 from training.time_limit import TimeLimit, time_left
@@ -127,6 +128,8 @@ def fit(model: keras.Model, train_ds, val_ds, run: RunDir, state: dict,
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if train_cfg.time_limit_min > 0:
         callbacks.append(TimeLimit(train_cfg.time_limit_min))
+    if train_cfg.schedule == "time":  # before the checkpoint, so that history.csv gets each epoch's learning_rate
+        callbacks.append(TimeCosine(train_cfg.time_limit_min))
     if chief:  # in multi-worker training only the chief writes checkpoints, history and logs
         callbacks += [*tensorboard_callbacks(run), EpochCheckpoint(run, monitor=monitor, mode=mode, best=state.get("best")),
                       *(extra_callbacks or [])]

@@ -11,7 +11,7 @@ import pytest
 
 import configs
 from configs import TrainConfig
-from training import time_limit
+from training import lr_schedule, time_limit
 from training.fit import fit
 from training.run_dir import RunDir, RunDirError, prepare_run
 
@@ -92,3 +92,59 @@ def test_fit_skips_training_once_the_limit_is_used_and_a_resume_may_change_the_l
 def test_time_limit_must_not_be_negative():
     with pytest.raises(configs.ConfigError, match="time_limit_min"):
         configs.apply_overrides(TrainConfig(), ["time_limit_min=-1"])
+
+
+def test_cosine_over_the_time_limit_starts_at_the_rate_and_ends_at_five_percent():
+    assert lr_schedule.cosine(0.1, 0.0) == pytest.approx(0.1)
+    assert lr_schedule.cosine(0.1, 0.5) == pytest.approx(0.1 * (0.05 + 0.95 * 0.5))
+    assert lr_schedule.cosine(0.1, 1.0) == pytest.approx(0.005)
+    assert lr_schedule.cosine(0.1, 3.0) == pytest.approx(0.005)  # past the limit: clipped
+    rates = [lr_schedule.cosine(1.0, u) for u in np.linspace(0, 1, 11)]
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    # the same curve as keras' CosineDecay(alpha=0.05) at the same share of its steps
+    decay = keras.optimizers.schedules.CosineDecay(0.1, 100, alpha=0.05)
+    for step in (0, 30, 70, 100):
+        assert lr_schedule.cosine(0.1, step / 100) == pytest.approx(float(decay(step)), rel=1e-5)
+
+
+def test_time_schedule_sets_each_epochs_rate_from_the_minutes_used_and_logs_it():
+    used = iter([0.0, 5.0, 10.0])  # minutes at each epoch's start, limit 10
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(lr_schedule.learning_rate(TrainConfig(schedule="time", time_limit_min=10.0), 0.1, 99)),
+                  loss="mse")
+    x, y = _data()
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[lr_schedule.TimeCosine(10.0, clock=lambda: next(used))])
+    assert history.history["learning_rate"] == pytest.approx([0.1, lr_schedule.cosine(0.1, 0.5), 0.005])
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.005)
+
+
+class _Pairs(keras.utils.PyDataset):
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return self.x[i * 8 : i * 8 + 8], self.y[i * 8 : i * 8 + 8]
+
+
+def test_fit_with_the_time_schedule_writes_the_rate_into_the_history(tmp_path, monkeypatch):
+    cfg = configs.get_preset("keypoints_smoke")[1]
+    configs.apply_overrides(cfg, ["train.schedule=time", "train.time_limit_min=10"])
+    run, state = prepare_run(tmp_path / "run", "keypoints", cfg)
+    monkeypatch.setattr(time_limit, "STARTED", time.monotonic() - 5 * 60)  # half the limit used
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(lr_schedule.learning_rate(cfg.train, 0.1, 99)), loss="mse")
+    result = fit(model, _Pairs(*_data()), None, run, state, cfg.train)
+    assert result.epochs_done == 1
+    assert result.history[-1]["learning_rate"] == pytest.approx(lr_schedule.cosine(0.1, 0.5), rel=0.02)
+
+
+def test_the_epochs_schedule_is_keras_cosine_decay_and_the_time_schedule_needs_a_limit():
+    assert isinstance(lr_schedule.learning_rate(TrainConfig(), 0.1, 50), keras.optimizers.schedules.CosineDecay)
+    with pytest.raises(configs.ConfigError, match="schedule=time needs train.time_limit_min"):
+        configs.apply_overrides(configs.get_preset("fillnet_smoke")[1], ["train.schedule=time"])
+    with pytest.raises(configs.ConfigError, match="schedule"):
+        configs.apply_overrides(TrainConfig(), ["schedule=hours"])
