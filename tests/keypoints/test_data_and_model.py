@@ -80,6 +80,7 @@ def test_both_loaders_give_the_same_samples_without_augmentation(synth_dataset):
     tf_x, tf_y = next(iter(make_dataset(_cfg("data.loader=tfdata"), samples, training=False)))
     np_x, np_y = make_dataset(_cfg("data.loader=pydataset"), samples, training=False)[0]
     assert np_x.shape == tuple(tf_x.shape) == (4, 32, 32, 3) and np_y.shape == tuple(tf_y.shape) == (4, 8)
+    assert np_x.dtype == np.uint8 and tf_x.dtype == tf.float32  # uint8 through the loader processes, cast by the model
     assert np.allclose(np_y, tf_y.numpy(), atol=1e-6)  # the same corners in the same order
     assert np.abs(np_x - tf_x.numpy()).mean() < 3.0  # area filter vs antialiased bilinear, [0, 255]
 

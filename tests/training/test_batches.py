@@ -62,3 +62,37 @@ def test_workers_as_chooses_processes_or_threads():
     assert not IndexedBatches(8, 2, _load, training=True, workers=1, workers_as="processes").use_multiprocessing
     with pytest.raises(ValueError, match="workers_as"):
         IndexedBatches(8, 2, _load, training=True, workers=2, workers_as="fibres")
+
+
+
+def _blurred(i: int, rng: np.random.Generator):
+    import cv2
+
+    return cv2.GaussianBlur(np.full((400, 400, 3), float(i), np.float32), (15, 15), 3)[:1, :1, 0], np.array([0.0], np.float32)
+
+
+def _first_batch_into(ds, q):
+    q.put(float(ds[0][0].sum()))
+
+
+def test_a_forked_loader_worker_runs_opencv_after_the_training_process_used_its_threads():
+    """Keras forks the loader workers from the training process, whose OpenCV thread pool may be busy already. Plain
+    OpenCV calls work in the child; cv2.setNumThreads(1) there deadlocks (OpenCV 5.0, pthreads backend: found when a
+    worker was given one OpenCV thread), so the loaders leave OpenCV's threads alone."""
+    import multiprocessing
+
+    import cv2
+
+    big = np.random.default_rng(0).uniform(size=(1500, 1500, 3)).astype(np.float32)
+    for _ in range(3):
+        cv2.GaussianBlur(big, (15, 15), 3)  # the pool's threads have run in this process
+    ds = IndexedBatches(8, 2, _blurred, training=False, workers=2, workers_as="processes")
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    worker = ctx.Process(target=_first_batch_into, args=(ds, q))
+    worker.start()
+    worker.join(60)
+    alive = worker.is_alive()
+    if alive:
+        worker.kill()
+    assert not alive and q.get(timeout=5) == pytest.approx(1.0)  # batch 0 of the ordered samples: 0 + 1
