@@ -496,10 +496,16 @@ def keypoints_gpu() -> KeypointsConfig:
     Command: `scripts/gpu_train.sh keypoints`, i.e.
              `nie synth --out datasets/gpu_train_20000 --n 20000 --seed 0`, then
              `KERAS_BACKEND=jax nie train keypoints --data datasets/gpu_train_20000 --preset keypoints_gpu`
+    Fine-tuning the shipped model on a lease (the second run; scenes of a new seed, the rate decaying over the time
+    limit): `N=36000 SEED=11 INIT_FROM=models DEADLINE_S=550 OUT=results OVERRIDES_keypoints="train.schedule=time
+    train.epochs=1000 train.learning_rate=1e-3 data.workers=14" scripts/gpu_train.sh keypoints`.
     Time: the first run (one H200, JAX, loader threads, beside fillnet_gpu and depth_gpu) did 6 of the 30 epochs in
-    10 minutes at about 430 images/s (bench/results/gpu_train.md); the loader processes are meant to lift that.
-    Result after those 6 epochs, on 300 scenes of seed 1000: IoU 0.774, 4.69 % of the diagonal (3.68 % at the best
-    cyclic start), median 4.3 px, pck_05 0.670; models/README.md says what was shipped from it.
+    10 minutes at about 430 images/s; the second (alone, 14 loader processes, float32 batches) 540 images/s, 63 s an
+    epoch over 34,200 scenes (bench/results/gpu_train.md); the loader now hands over uint8 images (6x through the
+    process pool here: bench/loader_transfer.py), not yet measured on a GPU.
+    Result on 300 scenes of seed 1000: after the first run's 6 epochs IoU 0.774, 4.69 % of the diagonal (3.68 % at
+    the best cyclic start), pck_05 0.670; the shipped model (those, 3 CPU epochs, the second run's 4): IoU 0.902,
+    1.81 % (1.18 %), pck_05 0.878 (models/README.md).
     """
     return KeypointsConfig(
         data=ImageDataConfig(image_width=256, image_height=192, batch_size=128, val_split=0.05, cache_mb=16384, workers=8,

@@ -1,0 +1,74 @@
+"""Batches per second through Keras' loader processes, float32 images (the baseline) against uint8.
+
+The corner model's GPU preset loads batches of 128 images of 256 x 192 in forked worker processes
+(`data.workers_as=processes`); Keras' process pool pickles every batch back through a pipe to the training process.
+On one H200 that training ran at 540 images/s with the GPU 12-24 % busy (bench/results/gpu_train.md). This measures
+the transfer alone: the same cached images, no augmentation, float32 (75 MiB a batch) against uint8 (19 MiB), the
+loader NIE uses (training/batches.IndexedBatches) read the way fit reads it (Keras' PyDataset adapter).
+
+Run: `.venv/bin/python bench/loader_transfer.py [--workers 2] [--batches 24] [--repeats 3]` (on a GPU machine
+`--workers 14`). Writes bench/results/loader_transfer.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter  # noqa: E402  (what fit wraps a PyDataset in)
+from results_io import machine, rates, save  # noqa: E402
+
+from training.batches import IndexedBatches  # noqa: E402
+
+BATCH, H, W = 128, 192, 256
+IMAGES = np.random.default_rng(0).integers(0, 256, (2 * BATCH, H, W, 3), dtype=np.uint8)  # shared with forked workers
+
+
+def _float32(i: int, rng: np.random.Generator):
+    return IMAGES[i].astype(np.float32), np.zeros(8, np.float32)
+
+
+def _uint8(i: int, rng: np.random.Generator):
+    return IMAGES[i], np.zeros(8, np.float32)
+
+
+def one_epoch(load, workers: int, batches: int) -> None:
+    """Every batch of one epoch as fit would read it (the first one included: the pool's start counts)."""
+    ds = IndexedBatches(len(IMAGES), BATCH, load, True, workers=workers, workers_as="processes", steps=batches)
+    adapter = PyDatasetAdapter(ds, shuffle=False)
+    for _ in adapter.get_numpy_iterator():
+        pass
+    adapter.on_epoch_end()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batches", type=int, default=24)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    images = args.batches * BATCH
+    tests = {
+        "float32 images (baseline)": (lambda: one_epoch(_float32, args.workers, args.batches), images),
+        "uint8 images (keypoints/data.py now)": (lambda: one_epoch(_uint8, args.workers, args.batches), images),
+    }
+    med, runs = rates(tests, args.repeats)
+    base = med["float32 images (baseline)"]
+    result = {"machine": machine(), "workers": args.workers, "batch": [BATCH, H, W, 3], "batches_per_epoch": args.batches,
+              "images_per_s": med, "ratio_to_baseline": {k: round(v / base, 2) for k, v in med.items()}, "runs": runs}
+    lines = [f"# Loader transfer\n\n{result['machine']}; {args.workers} loader processes; batches of {BATCH} x {W} x {H}, "
+             f"{args.batches} a run (the pool's start included); medians of {args.repeats} runs.\n",
+             "| images through the process pool | images/s | ratio to the baseline |", "|---|---|---|"]
+    lines += [f"| {k} | {v} | {result['ratio_to_baseline'][k]} |" for k, v in med.items()]
+    save("loader_transfer", result, "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
