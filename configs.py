@@ -516,6 +516,25 @@ def keypoints_gpu() -> KeypointsConfig:
     )
 
 
+@preset("classifier")
+def classifier_gpu() -> ClassifierConfig:
+    """The OK / NOK classifier for one GPU on any Keras backend (its NumPy loader, classifier/batches.py, where
+    TensorFlow is missing): EfficientNetB0 from random weights at 256 x 192 (the scenes' own size), batch 64, 30
+    epochs over the `fill` use case of 20,000 synthetic scenes (5 % held out), decoded images held in memory, 6 forked
+    loader processes.
+
+    Command: `scripts/gpu_train.sh classifier`, i.e. `nie synth --out datasets/gpu_train_20000 --n 20000 --seed 0`,
+             then `KERAS_BACKEND=jax nie train classifier --data datasets/gpu_train_20000 --preset classifier_gpu`
+    Time and result: not run on a GPU yet (the loader is tested on the JAX CPU backend: tests/test_backends.py).
+    """
+    return ClassifierConfig(
+        data=ImageDataConfig(image_width=256, image_height=192, batch_size=64, val_split=0.05, cache_mb=16384, workers=6,
+                             workers_as="processes"),
+        model=ClassifierModelConfig(weights="none"),
+        train=TrainConfig(epochs=30, learning_rate=1e-3, verbose="2"),
+    )
+
+
 @preset("depth")
 def depth_gpu() -> DepthConfig:
     """The depth U-Net for one GPU on any Keras backend: widths 12-192 (1.1 M parameters, a 4.4 MiB file; the CPU

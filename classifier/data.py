@@ -1,4 +1,5 @@
-"""Classifier data: one folder per class under a use-case folder, read with image_dataset_from_directory.
+"""Classifier data: one folder per class under a use-case folder, read with image_dataset_from_directory (tf.data, the
+TensorFlow backend's loader; classifier/batches.py is the loader of every backend).
 
 Where the images come from (`--data`): a use-case folder (one subfolder per class), a dataset root (its
 classes/<usecase>), or a folder with train/ and valid/ made by `nie split` (either kind inside). Every file
@@ -15,14 +16,12 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from configs import ClassifierConfig
 from data.images import ImageReadError, check_decodes
 from data.layout import DatasetPaths, link_or_copy
 from data.splits import assign
 
-AUTOTUNE = tf.data.AUTOTUNE
 TF_FORMATS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what image_dataset_from_directory decodes
 
 
@@ -120,13 +119,16 @@ def stage(samples: ClassSamples, root: Path, class_names: tuple[str, ...]) -> Pa
 
 
 def make_dataset(cfg: ClassifierConfig, folder: Path, training: bool, augmenter: keras.Layer | None = None,
-                 cache: bool | None = None) -> tf.data.Dataset:
-    """Batches of (image (B, H, W, 3) float32 in [0, 255], label (B,) int) from a staged folder.
+                 cache: bool | None = None):
+    """A tf.data.Dataset of batches (image (B, H, W, 3) float32 in [0, 255], label (B,) int) from a staged folder.
 
     Args:
       training: shuffle each epoch, and run `augmenter` (training=True) on each batch when cfg.data.augment.
       cache: keep the decoded, resized images in memory (default: when they fit in cfg.data.cache_mb).
     """
+    import tensorflow as tf
+
+    AUTOTUNE = tf.data.AUTOTUNE
     h, w = cfg.data.image_height, cfg.data.image_width
     ds = keras.utils.image_dataset_from_directory(
         str(folder), labels="inferred", label_mode="int", class_names=list(cfg.class_names), batch_size=None,

@@ -1,7 +1,7 @@
 """The classifier task's record for the registry (tasks/registry.py): OK / NOK per use case (EfficientNetB0).
 
-Training, Grad-CAM and the augmentation preview need the TensorFlow backend (image_dataset_from_directory,
-tf.data augmentation, GradientTape); building, loading and predicting work on every backend.
+Grad-CAM and the augmentation preview need the TensorFlow backend (GradientTape, tf.data augmentation); training
+(tf.data on TensorFlow, classifier/batches.py elsewhere), building, loading and predicting work on every backend.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from tasks.record import TaskRecord, imports, lazy
 
 
 def _train(cfg, data, run_path, log=print):
-    require_tensorflow("training the classifier (image_dataset_from_directory, tf.data augmentation)")
     from classifier.train import train
 
     return train(cfg, data, run_path, log)

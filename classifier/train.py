@@ -14,11 +14,13 @@ from typing import Any
 import keras
 
 from classifier.augment import build_augmenter
+from classifier.batches import make_batches
 from classifier.data import class_weights, make_dataset, split_samples, stage
 from classifier.model import BACKBONE, build_model
 from configs import ClassifierConfig, TrainConfig
 from data.atomic_files import write_text_atomic
 from training.fit import begin, epoch_steps
+from training.loader import use_tf_data
 from training.lr_schedule import learning_rate
 from training.model_files import init_from
 from training.staged import Stages, head_epochs, staged_fit
@@ -48,9 +50,13 @@ def train(cfg: ClassifierConfig, data: str, run_path: str | Path, log: Callable[
     for stale in run.path.glob(".staged-*"):  # left by a run that was killed
         shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=run.path, prefix=".staged-") as tmp:
-        augmenter = build_augmenter(cfg.augment, seed=cfg.train.seed)
-        train_ds = make_dataset(data_cfg, stage(train_s, Path(tmp) / "train", cfg.class_names), training=True, augmenter=augmenter)
-        val_ds = make_dataset(data_cfg, stage(val_s, Path(tmp) / "valid", cfg.class_names), training=False) if val_s.files else None
+        if use_tf_data(cfg.data.loader):  # image_dataset_from_directory over hard links of the checked files
+            augmenter = build_augmenter(cfg.augment, seed=cfg.train.seed)
+            train_ds = make_dataset(data_cfg, stage(train_s, Path(tmp) / "train", cfg.class_names), training=True, augmenter=augmenter)
+            val_ds = make_dataset(data_cfg, stage(val_s, Path(tmp) / "valid", cfg.class_names), training=False) if val_s.files else None
+        else:  # any backend: NumPy / OpenCV batches of the checked files
+            train_ds = make_batches(data_cfg, train_s, training=True)
+            val_ds = make_batches(data_cfg, val_s, training=False) if val_s.files else None
         train_ds, steps, fit_steps = epoch_steps(train_ds, len(train_s.files), data_cfg)
         with strategy.scope():
             result = staged_fit(stages, train_ds, val_ds, run, state, cfg.train, steps, monitor="val_accuracy", mode="max",

@@ -4,7 +4,7 @@
 # <task>_gpu preset and its own share of GPU memory), optionally score each on held-out scenes, and (with OUT set)
 # keep copying each best.keras and history.csv there while they train, so a run cut off still leaves its best.
 #
-#   scripts/gpu_train.sh [TASK ...]            tasks: keypoints fillnet depth (default: all three)
+#   scripts/gpu_train.sh [TASK ...]            tasks: keypoints fillnet depth classifier (default: the first three)
 #   env: KERAS_BACKEND (jax), N (training scenes, 20000), SEED (their seed, 0; scenes of another seed go to gpu_train_<N>_s<SEED>), N_EVAL (held-out scenes scored there, 0 = none; 300),
 #        MINUTES (each training stops itself this many minutes after it starts, train.time_limit_min; 0 = none),
 #        DEADLINE_S (instead of MINUTES: the trainings stop so that all ends about this many seconds after the start),

@@ -60,7 +60,8 @@ def test_help_and_config_work_without_tensorflow():
 
 
 @pytest.mark.parametrize("task, preset, shape, workers_as", [("keypoints", "keypoints_smoke", (3, 32, 32, 3), "threads"),
-                                                           ("depth", "depth_smoke", (3, 24, 32, 3), "processes")])
+                                                           ("depth", "depth_smoke", (3, 24, 32, 3), "processes"),
+                                                           ("classifier", "classifier_smoke", (3, 32, 32, 3), "processes")])
 def test_train_without_tensorflow_then_predict_and_export_alike_under_tensorflow(scenes, tmp_path, task, preset, shape, workers_as):
     run = tmp_path / "run"
     # loader threads (JAX's default) for one task, forked processes (the GPU presets' choice) for the other
@@ -78,7 +79,7 @@ def test_train_without_tensorflow_then_predict_and_export_alike_under_tensorflow
     assert "2 epochs, resumed after epoch 1" in r.stdout
 
     # predictions of the written model: under JAX without TensorFlow, and here under TensorFlow
-    top = 255.0 if task == "keypoints" else 1.0
+    top = 1.0 if task == "depth" else 255.0
     x = np.random.default_rng(0).uniform(0, top, shape).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     r = run_python(["-c", PREDICT, task, str(run / "best.keras"), str(tmp_path / "x.npy"), str(tmp_path / "other.npy")])
@@ -108,7 +109,7 @@ def test_train_without_tensorflow_then_predict_and_export_alike_under_tensorflow
 
 
 def test_tensorflow_only_steps_say_so_in_one_line(scenes, tmp_path):
-    r = nie("train", "classifier", "--data", str(scenes), "--run", str(tmp_path / "c"), "--preset", "classifier_smoke")
+    r = nie("augment-preview", "classifier", "--data", str(scenes), "--out", str(tmp_path / "c.png"), "--preset", "classifier_smoke")
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "needs the TensorFlow backend" in lines[0] and OTHER in lines[0], r.stderr
