@@ -670,6 +670,26 @@ def fillnet_robust() -> FillnetConfig:
     return cfg
 
 
+@preset("fillnet")
+def fillnet_robust36k() -> FillnetConfig:
+    """The shipped fill model (2026-11-27): fillnet_robust's model fine-tuned on 36,000 scenes (mix36k = mix8k + mix16k
+    + mix12k_b, the corner model's corners of all of them), 8 epochs at learning rate 5e-4, 30 % of the draws blurred
+    and JPEG-compressed, decoded scenes held in 6 GiB; otherwise as fillnet_wide24k.
+
+    Command: `nie synth --out datasets/mix12k_b --n 12000 --seed 7 closed_prob=0.15 no_box_prob=0.1`, its corners
+             (`nie predict keypoints`), `python -m scripts.merge_datasets --out datasets/mix36k datasets/mix8k
+             datasets/mix16k datasets/mix12k_b --via ...` (models/README.md), then
+             `nie train fillnet --data datasets/mix36k --preset fillnet_robust36k init=runs/fillnet/wide24k_robust/last.keras
+             data.corners_from=datasets/mix36k/predictions_via.json`
+    Time: about 55 minutes on 2 CPU cores (5-8 minutes an epoch beside other work).
+    Result (its last epoch): see models/README.md and the README's fill model table.
+    """
+    cfg = fillnet_wide()
+    cfg.data.degrade_prob, cfg.data.cache_mb = 0.3, 6144
+    cfg.train.epochs, cfg.train.learning_rate, cfg.train.time_limit_min = 8, 5e-4, 0.0
+    return cfg
+
+
 def get_preset(name: str) -> tuple[str, Any]:
     """Returns (task, fresh config) of the preset `name`; unknown names get the closest one named."""
     if name not in PRESETS:
