@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Callable, Sequence
 
 import keras
@@ -104,13 +105,14 @@ class CachedLoads:
         return item
 
     def preload(self, threads: int, what: str = "decoding") -> None:
+        """Decodes every sample in `threads` threads; a progress bar on a terminal (none in a log file)."""
         from concurrent.futures import ThreadPoolExecutor
 
         from tqdm import tqdm
 
         with ThreadPoolExecutor(max(1, threads)) as pool:
             for i, item in enumerate(tqdm(pool.map(self.load, range(self.n)), total=self.n, desc=what, unit="img",
-                                          disable=self.n < 500, leave=False)):
+                                          disable=self.n < 500 or not sys.stderr.isatty(), leave=False)):
                 self.items[i] = item
 
 
