@@ -14,7 +14,7 @@ from classifier.data import ClassSamples
 from classifier.results import resize_area
 from configs import ClassifierAugmentConfig, ClassifierConfig
 from data.images import read_image
-from training.batches import CachedLoads, IndexedBatches, default_workers
+from training.batches import CachedLoads, IndexedBatches, task_batches
 from training.colour_jitter import colour_jitter_np
 
 
@@ -63,10 +63,6 @@ def make_batches(cfg: ClassifierConfig, samples: ClassSamples, training: bool, s
     if not samples.files:
         raise ValueError("no images to load")
     h, w, n = cfg.data.image_height, cfg.data.image_width, len(samples.files)
-    workers = default_workers(cfg.data.workers) if training else 1
     loads = ClassifierSamples(cfg, samples, training, cache=n * h * w * 3 / 2**20 <= cfg.data.cache_mb)
-    if loads.resized.keep and workers > 1:
-        loads.resized.preload(workers, "classifier: decoding")
-    return IndexedBatches(n, cfg.data.batch_size, loads, training, seed=cfg.train.seed if seed is None else seed,
-                          steps=cfg.train.steps_per_epoch if training else 0, workers=workers, workers_as=cfg.data.workers_as)
+    return task_batches(cfg, n, loads, loads.resized, training, cfg.train.seed if seed is None else seed, "classifier: decoding")
 

@@ -28,7 +28,7 @@ from data.depth_io import read_depth
 from data.images import ImageReadError, check_decodes, image_size, read_image
 from data.layout import DatasetPaths, UnsafePathError, safe_join
 from data.splits import train_valid
-from training.batches import CachedLoads, IndexedBatches, default_workers
+from training.batches import CachedLoads, task_batches
 from training.colour_jitter import colour_jitter_np
 from training.loader import use_tf_data
 
@@ -176,9 +176,5 @@ def make_dataset(cfg: DepthConfig, pairs: Pairs, training: bool, cache: bool | N
     h, w, n = cfg.data.image_height, cfg.data.image_width, len(pairs.ids)
     if cache is None:
         cache = n * h * w * 7 / 2**20 <= cfg.data.cache_mb  # uint8 image + float32 depth
-    workers = default_workers(cfg.data.workers) if training else 1
     loads = DepthSamples(cfg, pairs, training, cache)
-    if cache and workers > 1:
-        loads.resized.preload(workers, "depth: decoding")
-    return IndexedBatches(n, cfg.data.batch_size, loads, training, seed=seed, steps=cfg.train.steps_per_epoch if training else 0,
-                          workers=workers, workers_as=cfg.data.workers_as)
+    return task_batches(cfg, n, loads, loads.resized, training, seed, "depth: decoding")

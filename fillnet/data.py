@@ -24,7 +24,7 @@ from data.layout import DatasetPaths, read_meta
 from data.splits import train_valid
 from data.via import corners_by_stem
 from fillnet.rectify import model_input, rectify
-from training.batches import CachedLoads, IndexedBatches, default_workers
+from training.batches import CachedLoads, IndexedBatches, task_batches
 from training.colour_jitter import colour_jitter_np
 
 REFERENCE_DIAGONAL = 320.0  # corner jitter is given in px of a 256 x 192 image; larger photos get proportionally more
@@ -204,7 +204,6 @@ def make_dataset(cfg: FillnetConfig, scenes: Scenes, training: bool, seed: int |
     seed = cfg.train.seed if seed is None else seed
     h, w = read_image(scenes.images[0]).shape[:2]
     cache = len(scenes.ids) * h * w * 3 / 2**20 <= cfg.data.cache_mb
-    workers = default_workers(cfg.data.workers) if training else 1
     predicted = predicted_corners(cfg, scenes)
     if cfg.data.corners_from:
         found = sum(p is not None for p in predicted)
@@ -212,7 +211,4 @@ def make_dataset(cfg: FillnetConfig, scenes: Scenes, training: bool, seed: int |
         print(f"fillnet: the corner model's corners for {found} of {len(predicted)} {'training' if training else 'validation'} "
               f"scenes ({cfg.data.corners_from}), {use}")
     loads = FillSamples(cfg, scenes, training, cache, predicted)
-    if cache and workers > 1:
-        loads.photos.preload(workers, "fillnet: decoding")
-    return IndexedBatches(len(scenes.ids), cfg.data.batch_size, loads, training, seed=seed,
-                          steps=cfg.train.steps_per_epoch if training else 0, workers=workers, workers_as=cfg.data.workers_as)
+    return task_batches(cfg, len(scenes.ids), loads, loads.photos, training, seed, "fillnet: decoding")

@@ -25,7 +25,7 @@ from data.layout import DatasetPaths, UnsafePathError, safe_join
 from data.splits import train_valid
 from data.via import ViaFormatError, corners_from_regions, read_via
 from keypoints.augment import augment, build_transform
-from training.batches import CachedLoads, IndexedBatches, default_workers
+from training.batches import CachedLoads, task_batches
 from training.loader import use_tf_data
 
 
@@ -153,9 +153,5 @@ def make_dataset(cfg: KeypointsConfig, samples: Samples, training: bool, seed: i
 
         return make_tf_dataset(cfg, samples, training, seed)
     h, w, n = cfg.data.image_height, cfg.data.image_width, len(samples.ids)
-    workers = default_workers(cfg.data.workers) if training else 1
     loads = KeypointSamples(cfg, samples, training, seed, cache=n * h * w * 3 / 2**20 <= cfg.data.cache_mb)
-    if loads.resized.keep and workers > 1:
-        loads.resized.preload(workers, "keypoints: decoding")
-    return IndexedBatches(n, cfg.data.batch_size, loads, training, seed=seed, steps=cfg.train.steps_per_epoch if training else 0,
-                          workers=workers, workers_as=cfg.data.workers_as)
+    return task_batches(cfg, n, loads, loads.resized, training, seed, "keypoints: decoding")

@@ -116,6 +116,18 @@ class CachedLoads:
                 self.items[i] = item
 
 
+def task_batches(cfg, n: int, load: Callable[[int, np.random.Generator], tuple[np.ndarray, ...]], decoded: CachedLoads,
+                 training: bool, seed: int, what: str) -> IndexedBatches:
+    """The PyDataset each task's NumPy loader ends with: cfg.data.workers loader workers when training (one when
+    validating), the decoded samples preloaded in that many threads first where `decoded` keeps them (forked workers
+    share them), batches of cfg.data.batch_size, train.steps_per_epoch batches an epoch when training."""
+    workers = default_workers(cfg.data.workers) if training else 1
+    if decoded.keep and workers > 1:
+        decoded.preload(workers, what)
+    return IndexedBatches(n, cfg.data.batch_size, load, training, seed=seed, steps=cfg.train.steps_per_epoch if training else 0,
+                          workers=workers, workers_as=cfg.data.workers_as)
+
+
 def first_batch(dataset) -> tuple[np.ndarray, ...]:
     """The first batch of a tf.data.Dataset or a PyDataset, as NumPy arrays."""
     if isinstance(dataset, keras.utils.PyDataset):
