@@ -31,6 +31,7 @@ bench: setup
 	$(BIN)/python bench/depth_pipeline.py
 	$(BIN)/python bench/keypoints_throughput.py
 	$(BIN)/python bench/classifier_inference.py
+	$(BIN)/python bench/colour_jitter.py
 	$(BIN)/python bench/fill_latency.py
 	$(BIN)/python bench/backends.py
 	$(BIN)/python bench/big_photo.py

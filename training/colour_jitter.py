@@ -14,6 +14,7 @@ import numpy as np
 
 RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], np.float32)
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+YIQ_TO_RGB = np.linalg.inv(RGB_TO_YIQ)
 
 
 def hue_matrices(angle: np.ndarray) -> np.ndarray:
@@ -21,21 +22,32 @@ def hue_matrices(angle: np.ndarray) -> np.ndarray:
     c, s = np.cos(angle), np.sin(angle)
     zero, one = np.zeros_like(c), np.ones_like(c)
     rotation = np.stack([np.stack([one, zero, zero], -1), np.stack([zero, c, -s], -1), np.stack([zero, s, c], -1)], 1)
-    return (np.linalg.inv(RGB_TO_YIQ)[None] @ rotation @ RGB_TO_YIQ[None]).astype(np.float32)
+    return (YIQ_TO_RGB[None] @ rotation @ RGB_TO_YIQ[None]).astype(np.float32)
 
 
 def apply_colour_np(images: np.ndarray, shift: np.ndarray, contrast: np.ndarray, saturation: np.ndarray, angle: np.ndarray,
                     value_range: float = 1.0) -> np.ndarray:
-    """Applies per-sample factors (each (B,)) to a float batch (B, H, W, 3); the order and maths of `colour_jitter`."""
-    col = (-1, 1, 1, 1)
-    images = images.astype(np.float32) + shift.reshape(col).astype(np.float32) * value_range
-    mean = images.mean(axis=(1, 2), keepdims=True)
-    images = (images - mean) * contrast.reshape(col).astype(np.float32) + mean
-    grey = (images * LUMA).sum(-1, keepdims=True)
-    images = grey + (images - grey) * saturation.reshape(col).astype(np.float32)
+    """Applies per-sample factors (each (B,)) to a float batch (B, H, W, 3); the order and maths of `colour_jitter`.
+
+    Every step before the final clip is affine in the pixel (the contrast's mean is a per-image constant), so the four
+    compose into one 3 x 4 matrix per image, applied in one pass by OpenCV: 12 to 16 times faster than the steps in turn
+    (bench/colour_jitter.py), the same numbers to float32 rounding
+    (tests/training/test_colour_jitter.py)."""
+    import cv2
+
+    images = np.asarray(images, np.float32)
     b = images.shape[0]
-    flat = images.reshape(b, -1, 3) @ np.transpose(hue_matrices(angle), (0, 2, 1))
-    return np.clip(flat.reshape(images.shape), 0.0, value_range)
+    shift, contrast, saturation = (np.asarray(v, np.float64).reshape(b) for v in (shift, contrast, saturation))
+    hue = hue_matrices(np.asarray(angle).reshape(b)).astype(np.float64)
+    out = np.empty_like(images)
+    for i in range(b):
+        image = np.ascontiguousarray(images[i])
+        mean = np.array(cv2.mean(image)[:3])  # per channel
+        s = saturation[i] * np.eye(3) + (1.0 - saturation[i]) * LUMA[None, :].astype(np.float64)  # grey + (x - grey) * sat
+        m = hue[i] @ s
+        offset = m @ (shift[i] * value_range + (1.0 - contrast[i]) * mean)  # brightness, then contrast about the new mean
+        out[i] = cv2.transform(image, np.concatenate([contrast[i] * m, offset[:, None]], 1))
+    return np.clip(out, 0.0, value_range, out=out)
 
 
 def colour_jitter_np(images: np.ndarray, rng: np.random.Generator, brightness: float, contrast: float, saturation: float,

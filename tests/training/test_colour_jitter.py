@@ -42,6 +42,36 @@ def test_hue_rotation_keeps_luma_and_chroma_and_turns_by_the_angle():
     assert np.allclose(turned, angle[:, None, None], atol=1e-4)
 
 
+def _step_by_step(x, shift, contrast, saturation, angle, value_range):
+    """The jitter's definition, one operation after another (the form colour_jitter's TensorFlow ops take)."""
+    col = (-1, 1, 1, 1)
+    x = x + shift.reshape(col) * value_range
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    x = (x - mean) * contrast.reshape(col) + mean
+    grey = (x * LUMA).sum(-1, keepdims=True)
+    x = grey + (x - grey) * saturation.reshape(col)
+    c, s = np.cos(angle), np.sin(angle)
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        rotation = np.array([[1, 0, 0], [0, c[i], -s[i]], [0, s[i], c[i]]])
+        out[i] = x[i] @ (np.linalg.inv(RGB_TO_YIQ) @ rotation @ RGB_TO_YIQ).T
+    return np.clip(out, 0, value_range)
+
+
+@pytest.mark.parametrize("value_range", [1.0, 255.0])
+def test_all_four_factors_at_once_match_the_step_by_step_definition(value_range):
+    """apply_colour_np composes the four affine steps into one matrix per image: the same numbers as doing them in turn,
+    with the clip at the end only (some pixels are pushed past the range here)."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, value_range, (5, 7, 9, 3)).astype(np.float32)
+    factors = (rng.uniform(-0.2, 0.2, 5), rng.uniform(0.5, 1.5, 5), rng.uniform(0.0, 2.0, 5), rng.uniform(-1, 1, 5))
+    out = apply_colour_np(x, *factors, value_range=value_range)
+    ref = _step_by_step(x.astype(np.float64), *factors, value_range)
+    assert out.dtype == np.float32 and out.shape == x.shape
+    assert np.abs(out - ref).max() < 1e-5 * value_range
+    assert (ref == 0).any() or (ref == value_range).any()  # the clip was exercised
+
+
 def test_per_sample_draws_within_range():
     x = _batch(b=64)
     rng = np.random.default_rng(0)

@@ -100,7 +100,7 @@ def test_cosine_over_the_time_limit_starts_at_the_rate_and_ends_at_five_percent(
     assert lr_schedule.cosine(0.1, 1.0) == pytest.approx(0.005)
     assert lr_schedule.cosine(0.1, 3.0) == pytest.approx(0.005)  # past the limit: clipped
     rates = [lr_schedule.cosine(1.0, u) for u in np.linspace(0, 1, 11)]
-    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert all(a > b for a, b in zip(rates[:-1], rates[1:], strict=True))
     # the same curve as keras' CosineDecay(alpha=0.05) at the same share of its steps
     decay = keras.optimizers.schedules.CosineDecay(0.1, 100, alpha=0.05)
     for step in (0, 30, 70, 100):
