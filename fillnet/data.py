@@ -141,6 +141,11 @@ def nonsense_picture(shape: tuple[int, ...], rng: np.random.Generator) -> np.nda
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+TRANSFER_DTYPE = np.float16  # training samples travel from the loader processes at half the bytes of float32 (the
+# pose planes are 5 of the 8 channels): bench/loader_transfer.py; the model's float32 input casts them. float16 keeps
+# pixel values 0..255 to 1/8 and the pose numbers to 1 part in 2,000.
+
+
 class FillSamples:
     """One element at a time for training.batches.IndexedBatches (picklable for worker processes)."""
 
@@ -175,7 +180,7 @@ class FillSamples:
         if self.training and d.augment:
             x, pose = flip(x, pose, rng.uniform() < 0.5, rng.uniform() < 0.5)
             x = colour_jitter_np(x[None], rng, brightness=0.1, contrast=0.2, saturation=0.2, hue=0.03, value_range=255.0)[0]
-        return model_input(x, pose), target
+        return model_input(x, pose).astype(TRANSFER_DTYPE), target
 
 
 def predicted_corners(cfg: FillnetConfig, scenes: Scenes) -> list[np.ndarray | None]:
