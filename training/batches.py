@@ -5,7 +5,9 @@ TensorFlow backend with `data.loader=pydataset`). Keras runs `__getitem__` in wo
 (`data.workers`), so a GPU is fed by several CPU cores.
 
 Randomness is drawn per batch from (seed, epoch, batch index): the same run gives the same batches whichever
-worker loads them, and no two workers repeat each other's augmentation.
+worker loads them, and no two workers repeat each other's augmentation. A resumed run starts at its next epoch's
+draws (`start_at`, called by training/fit.py), the ones an uninterrupted run would have had, not the first epoch's
+again.
 """
 
 from __future__ import annotations
@@ -83,7 +85,11 @@ class IndexedBatches(keras.utils.PyDataset):
         return tuple(np.stack([item[k] for item in items]) for k in range(len(items[0])))
 
     def on_epoch_end(self) -> None:
-        self.epoch += 1
+        self.start_at(self.epoch + 1)
+
+    def start_at(self, epoch: int) -> None:
+        """The next batches are those of `epoch` (0-based): its order and its augmentation draws."""
+        self.epoch = int(epoch)
         self.order = self._order(self.epoch)
 
 

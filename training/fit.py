@@ -136,6 +136,8 @@ def fit(model: keras.Model, train_ds, val_ds, run: RunDir, state: dict,
     if getattr(model, "distribute_strategy", None) is not None and model.distribute_strategy.num_replicas_in_sync > 1:
         build_from_local_batch(model)
     if done < until and time_left(train_cfg.time_limit_min):
+        if hasattr(train_ds, "start_at"):  # a resumed run draws its next epoch's batches, not the first epoch's again
+            train_ds.start_at(done)
         model.fit(train_ds, validation_data=val_ds, epochs=until, initial_epoch=done, steps_per_epoch=steps_per_epoch,
                   class_weight=class_weight, callbacks=callbacks, verbose=keras_verbose(train_cfg.verbose) if chief else 0)
     state.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -96,3 +97,55 @@ def test_a_forked_loader_worker_runs_opencv_after_the_training_process_used_its_
     if alive:
         worker.kill()
     assert not alive and q.get(timeout=5) == pytest.approx(1.0)  # batch 0 of the ordered samples: 0 + 1
+
+
+def test_start_at_gives_the_batches_of_that_epoch():
+    a = IndexedBatches(12, 4, _load, training=True, seed=2)
+    for _ in range(3):
+        a.on_epoch_end()
+    b = IndexedBatches(12, 4, _load, training=True, seed=2)
+    b.start_at(3)
+    assert [_indices(a, k) for k in range(3)] == [_indices(b, k) for k in range(3)]
+    assert np.array_equal(a[1][1], b[1][1])  # the same augmentation draws
+    b.start_at(0)
+    assert [_indices(b, k) for k in range(3)] != [_indices(a, k) for k in range(3)]
+
+
+class _LoaderEpochs(keras.callbacks.Callback):
+    """Records, at each of fit's epochs, which epoch's order and draws the loader hands out."""
+
+    def __init__(self, ds, seen):
+        super().__init__()
+        self.ds, self.seen = ds, seen
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append((epoch, self.ds.epoch))
+
+
+def test_a_resumed_fit_draws_what_an_uninterrupted_one_would_have(tmp_path):
+    """After a stop at an epoch's end the resumed run goes on with the next epoch's order and augmentation, not the
+    first epoch's again (the loader's epoch counter starts at 0 in every process). Keras' adapters move the counter
+    once before fit's first epoch; what matters is that both runs pair fit's epochs with the same loader epochs."""
+    import configs
+    from training.fit import fit, load_or_build
+    from training.run_dir import prepare_run
+
+    def build():
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    def run_epochs(path, calls):
+        seen = []
+        cfg = configs.get_preset("keypoints_smoke")[1]
+        for until in calls:
+            cfg.train.epochs = until
+            run, state = prepare_run(path, "keypoints", cfg)
+            model = load_or_build(run, state, build)
+            ds = IndexedBatches(8, 4, _load, training=True, seed=5)  # a new process: a new loader at epoch 0
+            assert fit(model, ds, None, run, state, cfg.train, extra_callbacks=[_LoaderEpochs(ds, seen)]).epochs_done == until
+        return seen
+
+    straight = run_epochs(tmp_path / "straight", [3])
+    assert [e for e, _ in straight] == [0, 1, 2] and len({d for _, d in straight}) == 3  # a new draw each epoch
+    assert run_epochs(tmp_path / "resumed", [1, 3]) == straight
