@@ -6,6 +6,7 @@
 #
 #   scripts/gpu_train.sh [TASK ...]            tasks: keypoints fillnet depth classifier (default: the first three)
 #   env: KERAS_BACKEND (jax), N (training scenes, 20000), SEED (their seed, 0; scenes of another seed go to gpu_train_<N>_s<SEED>), N_EVAL (held-out scenes scored there, 0 = none; 300),
+#        SYNTH (key=value settings of nie synth for the training scenes, e.g. "closed_prob=0.15 no_box_prob=0.1"; their folder gets a suffix from them),
 #        MINUTES (each training stops itself this many minutes after it starts, train.time_limit_min; 0 = none),
 #        DEADLINE_S (instead of MINUTES: the trainings stop so that all ends about this many seconds after the start),
 #        OVERRIDES (key=value for every train), OVERRIDES_<task> (for that task's only, e.g. OVERRIDES_fillnet),
@@ -37,7 +38,9 @@ say() { echo "[gpu_train +$(( $(date +%s) - start )) s] $*"; }
 say "backend $KERAS_BACKEND; tasks: $TASKS"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true
 SCENES=gpu_train_$N; [ "$SEED" = 0 ] || SCENES=${SCENES}_s$SEED
-[ -f "$DATA/$SCENES/meta.jsonl" ] || nie synth --out "$DATA/$SCENES" --n "$N" --seed "$SEED" --quiet || exit 1
+SYNTH=${SYNTH:-}; [ -z "$SYNTH" ] || SCENES=${SCENES}_$(printf '%s' "$SYNTH" | md5sum | cut -c1-6)  # other settings, other scenes
+# shellcheck disable=SC2086  # SYNTH is a list of key=value words
+[ -f "$DATA/$SCENES/meta.jsonl" ] || nie synth --out "$DATA/$SCENES" --n "$N" --seed "$SEED" --quiet $SYNTH || exit 1
 say "training scenes ready"
 
 collect() {  # what each run has so far into OUT: the best model without optimizer state (scripts/ship_models.py,

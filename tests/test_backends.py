@@ -6,6 +6,7 @@ CI runs the JAX backend on CPU (`jax[cpu]` is in requirements.txt; the CPU-only 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -127,7 +128,7 @@ def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_p
     env = {**os.environ, "KERAS_BACKEND": OTHER, "PYTHONPATH": str(HIDE_TF), "PYTHON": sys.executable, "WHEELS": "",
            "N": "12", "SEED": "5", "N_EVAL": "0", "PRESET_SUFFIX": "_smoke", "DATA": str(tmp_path / "data"), "RUNS": str(tmp_path / "runs"),
            "OUT": str(out), "DEADLINE_S": "400", "COLLECT_EVERY": "5", "CORNERS_MODEL": str(ROOT / "models" / "keypoints.keras"),
-           "OVERRIDES_fillnet": "train.seed=3"}
+           "OVERRIDES_fillnet": "train.seed=3", "SYNTH": "closed_prob=0.5 no_box_prob=0.2"}
     r = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh"), "fillnet", "keypoints"], env=env, capture_output=True,
                        text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -141,10 +142,12 @@ def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_p
         assert getattr(model, "optimizer", None) is None
         assert (tmp_path / "runs" / task / "gpu_smoke" / "best.keras").stat().st_size > (out / f"{task}.keras").stat().st_size
     assert "=== keypoints" in (out / "log.txt").read_text()
-    via = tmp_path / "runs" / "corners" / "gpu_train_12_s5" / "predictions_via.json"
+    scenes = "gpu_train_12_s5_" + hashlib.md5(b"closed_prob=0.5 no_box_prob=0.2").hexdigest()[:6]  # SYNTH: its own folder
+    via = tmp_path / "runs" / "corners" / scenes / "predictions_via.json"
     assert len(read_via(via)) == 12 and r.stdout.index("keypoints training started") < r.stdout.index("fillnet training started")
     fill_cfg = (tmp_path / "runs" / "fillnet" / "gpu_smoke" / "config.yaml").read_text()
     assert f"corners_from: {via}" in fill_cfg and "seed: 3" in fill_cfg
     assert "seed: 3" not in (tmp_path / "runs" / "keypoints" / "gpu_smoke" / "config.yaml").read_text()
-    first = json.loads((tmp_path / "data" / "gpu_train_12_s5" / "meta.jsonl").read_text().splitlines()[0])
-    assert first["seed"] == sample_seed(5, 0)  # SEED: scenes of another seed
+    rows = [json.loads(line) for line in (tmp_path / "data" / scenes / "meta.jsonl").read_text().splitlines()]
+    assert rows[0]["seed"] == sample_seed(5, 0)  # SEED: scenes of another seed
+    assert any(row.get("open") is False for row in rows)  # SYNTH: closed boxes and box-free scenes among them
