@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SHIPPED = {"keypoints": "keypoints/gpu_s11/keypoints.keras", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/ft36k/last.keras"}
+SHIPPED = {"keypoints": "keypoints/gpu_s11/keypoints.keras", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/ft36k_b/best.keras"}
 
 
 def main(argv: list[str] | None = None) -> int:
