@@ -31,9 +31,8 @@ def augment_np(image: np.ndarray, cfg: ClassifierAugmentConfig, rng: np.random.G
     if angle or scale != 1.0:
         m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, scale)
         image = cv2.warpAffine(np.ascontiguousarray(image), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-    image = colour_jitter_np(np.ascontiguousarray(image)[None], rng, cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue,
-                             value_range=255.0)[0]
-    return np.clip(image, 0.0, 255.0).astype(np.float32)
+    return colour_jitter_np(np.ascontiguousarray(image, np.float32)[None], rng, cfg.brightness, cfg.contrast, cfg.saturation,
+                            cfg.hue, value_range=255.0)[0]  # float32, clipped to [0, 255]
 
 
 class ClassifierSamples:

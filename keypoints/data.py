@@ -137,7 +137,7 @@ class KeypointSamples:
             img, pts = augment(self.transform, img, pts)
         target = ((np.asarray(pts, np.float64) + 0.5) / np.array([self.w, self.h], np.float64)).reshape(-1)
         # uint8 [0, 255]: a quarter of float32's bytes between the loader processes and the training one (Keras'
-        # process pool pickles every batch through a pipe: 8x the images per second measured); the model's float32
+        # process pool pickles every batch through a pipe: 6x the images per second, bench/loader_transfer.py); the model's float32
         # Input casts it on the device
         return np.asarray(img, np.uint8), target.astype(np.float32)
 

@@ -39,11 +39,12 @@ def apply_colour_np(images: np.ndarray, shift: np.ndarray, contrast: np.ndarray,
     b = images.shape[0]
     shift, contrast, saturation = (np.asarray(v, np.float64).reshape(b) for v in (shift, contrast, saturation))
     hue = hue_matrices(np.asarray(angle).reshape(b)).astype(np.float64)
+    eye, to_grey = np.eye(3), np.broadcast_to(LUMA.astype(np.float64), (3, 3))  # to_grey @ x: the luma in every channel
     out = np.empty_like(images)
     for i in range(b):
         image = np.ascontiguousarray(images[i])
         mean = np.array(cv2.mean(image)[:3])  # per channel
-        s = saturation[i] * np.eye(3) + (1.0 - saturation[i]) * LUMA[None, :].astype(np.float64)  # grey + (x - grey) * sat
+        s = saturation[i] * eye + (1.0 - saturation[i]) * to_grey  # grey + (x - grey) * sat
         m = hue[i] @ s
         offset = m @ (shift[i] * value_range + (1.0 - contrast[i]) * mean)  # brightness, then contrast about the new mean
         out[i] = cv2.transform(image, np.concatenate([contrast[i] * m, offset[:, None]], 1))
