@@ -119,12 +119,13 @@ def stage(samples: ClassSamples, root: Path, class_names: tuple[str, ...]) -> Pa
 
 
 def make_dataset(cfg: ClassifierConfig, folder: Path, training: bool, augmenter: keras.Layer | None = None,
-                 cache: bool | None = None):
+                 cache: bool | None = None, seed: int | None = None):
     """A tf.data.Dataset of batches (image (B, H, W, 3) float32 in [0, 255], label (B,) int) from a staged folder.
 
     Args:
       training: shuffle each epoch, and run `augmenter` (training=True) on each batch when cfg.data.augment.
       cache: keep the decoded, resized images in memory (default: when they fit in cfg.data.cache_mb).
+      seed: of the shuffle (default cfg.train.seed; a resumed run passes `resume_seed`).
     """
     import tensorflow as tf
 
@@ -142,7 +143,7 @@ def make_dataset(cfg: ClassifierConfig, folder: Path, training: bool, augmenter:
     if cache:
         ds = ds.cache()
     if training:
-        ds = ds.shuffle(n, seed=cfg.train.seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(n, seed=cfg.train.seed if seed is None else seed, reshuffle_each_iteration=True)
     ds = ds.batch(cfg.data.batch_size, drop_remainder=training and n >= cfg.data.batch_size)
     ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=AUTOTUNE)
     if training and cfg.data.augment and augmenter is not None:

@@ -19,6 +19,7 @@ from classifier.data import class_weights, make_dataset, split_samples, stage
 from classifier.model import BACKBONE, build_model
 from configs import ClassifierConfig, TrainConfig
 from data.atomic_files import write_text_atomic
+from training.batches import resume_seed
 from training.fit import begin, epoch_steps
 from training.loader import use_tf_data
 from training.lr_schedule import learning_rate
@@ -51,8 +52,10 @@ def train(cfg: ClassifierConfig, data: str, run_path: str | Path, log: Callable[
         shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=run.path, prefix=".staged-") as tmp:
         if use_tf_data(cfg.data.loader):  # image_dataset_from_directory over hard links of the checked files
-            augmenter = build_augmenter(cfg.augment, seed=cfg.train.seed)
-            train_ds = make_dataset(data_cfg, stage(train_s, Path(tmp) / "train", cfg.class_names), training=True, augmenter=augmenter)
+            seed = resume_seed(cfg.train.seed, int(state.get("epochs_done", 0)))  # a resumed run draws anew
+            augmenter = build_augmenter(cfg.augment, seed=seed)
+            train_ds = make_dataset(data_cfg, stage(train_s, Path(tmp) / "train", cfg.class_names), training=True, augmenter=augmenter,
+                                    seed=seed)
             val_ds = make_dataset(data_cfg, stage(val_s, Path(tmp) / "valid", cfg.class_names), training=False) if val_s.files else None
         else:  # any backend: NumPy / OpenCV batches of the checked files
             train_ds = make_batches(data_cfg, train_s, training=True)

@@ -28,7 +28,7 @@ from data.depth_io import read_depth
 from data.images import ImageReadError, check_decodes, image_size, read_image
 from data.layout import DatasetPaths, UnsafePathError, safe_join
 from data.splits import train_valid
-from training.batches import CachedLoads, task_batches
+from training.batches import CachedLoads, resume_seed, task_batches
 from training.colour_jitter import colour_jitter_np
 from training.loader import use_tf_data
 
@@ -158,13 +158,16 @@ class DepthSamples:
         return image, np.concatenate([dep, image], axis=-1).astype(np.float32)
 
 
-def make_dataset(cfg: DepthConfig, pairs: Pairs, training: bool, cache: bool | None = None, seed: int | None = None):
+def make_dataset(cfg: DepthConfig, pairs: Pairs, training: bool, cache: bool | None = None, seed: int | None = None,
+                 epochs_done: int = 0):
     """Batches of (image (B, H, W, 3) in [0, 1], target (B, H, W, 4) = depth with the image appended): a tf.data
     pipeline or a PyDataset, as `data.loader` says (auto: tf.data on the TensorFlow backend).
 
     Args:
       training: shuffle and augment (when cfg.data.augment).
       cache: keep decoded, resized pairs in memory (default: when they fit in cfg.data.cache_mb).
+      epochs_done: a resumed run's finished epochs, which reseed a tf.data pipeline (`resume_seed`; a PyDataset
+        continues by `start_at` instead).
     """
     if not pairs.ids:
         raise ValueError("no image/depth pairs to load")
@@ -172,7 +175,7 @@ def make_dataset(cfg: DepthConfig, pairs: Pairs, training: bool, cache: bool | N
     if use_tf_data(cfg.data.loader):
         from depth.tf_data import make_tf_dataset
 
-        return make_tf_dataset(cfg, pairs, training, cache, seed)
+        return make_tf_dataset(cfg, pairs, training, cache, resume_seed(seed, epochs_done))
     h, w, n = cfg.data.image_height, cfg.data.image_width, len(pairs.ids)
     if cache is None:
         cache = n * h * w * 7 / 2**20 <= cfg.data.cache_mb  # uint8 image + float32 depth

@@ -65,7 +65,8 @@ def train(cfg: DepthConfig, data: str, run_path: str | Path, log: Callable[[str]
         "depth", cfg, data, run_path, lambda: split_pairs(data, cfg.data.val_split, cfg.train.seed), lambda p: len(p.ids),
         "usable image/depth pairs", log)
     val_ds = make_dataset(data_cfg, val_pairs, training=False) if val_pairs.ids else None
-    train_ds, steps, fit_steps = epoch_steps(make_dataset(data_cfg, train_pairs, training=True), len(train_pairs.ids), data_cfg)
+    train_ds, steps, fit_steps = epoch_steps(make_dataset(data_cfg, train_pairs, training=True, epochs_done=int(state.get("epochs_done", 0))),
+                                               len(train_pairs.ids), data_cfg)
     extra = []
     if cfg.results.panels and val_ds is not None and tensorflow_available():
         keep = [i < cfg.results.panels for i in range(len(val_pairs.ids))]

@@ -25,7 +25,7 @@ from data.layout import DatasetPaths, UnsafePathError, safe_join
 from data.splits import train_valid
 from data.via import ViaFormatError, corners_from_regions, read_via
 from keypoints.augment import augment, build_transform
-from training.batches import CachedLoads, task_batches
+from training.batches import CachedLoads, resume_seed, task_batches
 from training.loader import use_tf_data
 
 
@@ -142,16 +142,18 @@ class KeypointSamples:
         return np.asarray(img, np.uint8), target.astype(np.float32)
 
 
-def make_dataset(cfg: KeypointsConfig, samples: Samples, training: bool, seed: int | None = None):
+def make_dataset(cfg: KeypointsConfig, samples: Samples, training: bool, seed: int | None = None, epochs_done: int = 0):
     """Batched (image [0, 255] (B, H, W, 3), corners normalised (B, 2K)): a tf.data.Dataset (float32 images) or a
-    PyDataset (uint8 images, cast by the model's input), as `data.loader` says (auto: tf.data on TensorFlow)."""
+    PyDataset (uint8 images, cast by the model's input), as `data.loader` says (auto: tf.data on TensorFlow).
+    `epochs_done`: a resumed run's finished epochs, which reseed a tf.data pipeline (`resume_seed`; a PyDataset
+    continues by `start_at` instead)."""
     if not samples.ids:
         raise ValueError("no annotated images to load")
     seed = cfg.train.seed if seed is None else seed
     if use_tf_data(cfg.data.loader):
         from keypoints.tf_data import make_tf_dataset
 
-        return make_tf_dataset(cfg, samples, training, seed)
+        return make_tf_dataset(cfg, samples, training, resume_seed(seed, epochs_done))
     h, w, n = cfg.data.image_height, cfg.data.image_width, len(samples.ids)
     loads = KeypointSamples(cfg, samples, training, seed, cache=n * h * w * 3 / 2**20 <= cfg.data.cache_mb)
     return task_batches(cfg, n, loads, loads.resized, training, seed, "keypoints: decoding")

@@ -58,7 +58,8 @@ def train(cfg: KeypointsConfig, data: str, run_path: str | Path, log: Callable[[
     train_s, val_s, skipped, run, state, strategy, data_cfg = begin(
         "keypoints", cfg, data, run_path, lambda: split_samples(data, cfg), lambda s: len(s.ids), "usable annotated images", log)
     val_ds = make_dataset(data_cfg, val_s, training=False) if val_s.ids else None
-    train_ds, steps, fit_steps = epoch_steps(make_dataset(data_cfg, train_s, training=True), len(train_s.ids), data_cfg)
+    train_ds, steps, fit_steps = epoch_steps(make_dataset(data_cfg, train_s, training=True, epochs_done=int(state.get("epochs_done", 0))),
+                                               len(train_s.ids), data_cfg)
     extra = []
     if cfg.results.panels and val_ds is not None and tensorflow_available():
         images, targets = first_batch(make_dataset(cfg, val_s.subset([i < cfg.results.panels for i in range(len(val_s.ids))]), False))

@@ -7,7 +7,8 @@ TensorFlow backend with `data.loader=pydataset`). Keras runs `__getitem__` in wo
 Randomness is drawn per batch from (seed, epoch, batch index): the same run gives the same batches whichever
 worker loads them, and no two workers repeat each other's augmentation. A resumed run starts at its next epoch's
 draws (`start_at`, called by training/fit.py), the ones an uninterrupted run would have had, not the first epoch's
-again.
+again. The tf.data pipelines of the TensorFlow backend cannot skip ahead; a resumed run seeds them with `resume_seed`
+instead, so that they draw new orders and augmentations rather than the first epoch's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ import keras
 import numpy as np
 
 from tasks.backend import backend
+
+
+def resume_seed(seed: int, epochs_done: int) -> int:
+    """The seed of a run's random draws from `epochs_done` finished epochs on: `seed` itself for a new run, another one
+    for each resume point. A tf.data pipeline counts its reshuffles and augmentation draws from its own start, so a
+    resumed run built with the first seed would draw the first epoch's order and augmentation again; with this one it
+    draws new ones (not the very ones an uninterrupted run would have drawn: tf.data cannot skip ahead). The NumPy
+    loader needs none of this: IndexedBatches.start_at continues exactly."""
+    return seed if epochs_done <= 0 else (seed * 1_000_003 + epochs_done) % 2**31
 
 
 def default_workers(setting: int) -> int:

@@ -11,6 +11,7 @@ import keras
 
 from configs import TrainConfig
 from tasks.backend import tensorflow_available
+from training.batches import resume_seed
 from training.checkpoints import EpochCheckpoint, read_history
 from training.lr_schedule import TimeCosine
 from training.run_dir import RunDir, prepare_run
@@ -40,6 +41,7 @@ def begin(task: str, cfg, data: str, run_path, split: Callable[[], tuple], size:
 
     Returns (train, valid, skipped, run, state, strategy, data_cfg): build and fit under `strategy.scope()`, and
     batch the data by `data_cfg`, a copy of cfg whose data.batch_size is the global batch (per replica x replicas).
+    A resumed run's global seed is `resume_seed(train.seed, epochs done)`; tf.data pipelines take the same seed.
     """
     keras.utils.set_random_seed(cfg.train.seed)
     keras.mixed_precision.set_global_policy("mixed_float16" if cfg.train.mixed_precision else "float32")
@@ -49,6 +51,8 @@ def begin(task: str, cfg, data: str, run_path, split: Callable[[], tuple], size:
     if not size(train):
         raise ValueError(f"{data}: no {what} ({len(skipped)} skipped)")
     run, state = prepare_run(run_path, task, cfg)
+    if state.get("epochs_done"):  # the global seed's draws (tf.data shuffles, random ops) go on with new values
+        keras.utils.set_random_seed(resume_seed(cfg.train.seed, int(state["epochs_done"])))
     strategy = make_strategy(cfg.train.strategy)
     data_cfg = copy.deepcopy(cfg)
     data_cfg.data.batch_size = cfg.data.batch_size * strategy.num_replicas_in_sync
