@@ -112,8 +112,9 @@ CHUNK_BYTES = 256 * 2**20  # decoded photos held at once by predict_folder
 
 def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig, progress: bool = True,
                    batch_size: int = 32) -> ItemReport:
-    """Per image: out/<name>.json (corners, size) and out/<name>.png (drawn); out/predictions_via.json for VIA.
-    Images go through the model `batch_size` at a time (one by one, a GPU waits on every call)."""
+    """Per image: out/<name>.json (corners, size) and out/<name>.png (drawn, unless `results.pictures` is off);
+    out/predictions_via.json for VIA. Images go through the model `batch_size` at a time (one by one, a GPU waits on
+    every call)."""
     model = load_model(model_path)
     out_dir = Path(out)
     report = ItemReport()
@@ -124,7 +125,8 @@ def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig,
             record = {"image": path.name, "width": rgb.shape[1], "height": rgb.shape[0],
                       "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in corners]}
             write_text_atomic(out_dir / f"{path.stem}.json", json.dumps(record, indent=1) + "\n")
-            write_image(out_dir / f"{path.stem}.png", draw_points(rgb, corners, (255, 60, 60), radius=max(2, rgb.shape[1] // 160)))
+            if cfg.results.pictures:
+                write_image(out_dir / f"{path.stem}.png", draw_points(rgb, corners, (255, 60, 60), radius=max(2, rgb.shape[1] // 160)))
             via.append(ViaImage(path.name, path.stat().st_size, [polyline_region(corners, cfg.label)], {}))
             report.done.append(path.stem)
         chunk.clear()

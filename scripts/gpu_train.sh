@@ -78,7 +78,7 @@ for task in $TASKS; do
   if [ "$task" = fillnet ] && [ -n "${CORNERS_MODEL:-}" ]; then  # the corners nie fill will meet, before the training starts
     corners=$RUNS/corners/$SCENES
     [ -f "$corners/predictions_via.json" ] || XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie predict keypoints --model "$CORNERS_MODEL" --input "$DATA/$SCENES/images" \
-      --out "$corners" >"$LOGS/corners.log" 2>&1 || { say "corner prediction failed (see $LOGS/corners.log)"; status_corners=1; }
+      --out "$corners" results.pictures=false >"$LOGS/corners.log" 2>&1 || { say "corner prediction failed (see $LOGS/corners.log)"; status_corners=1; }
     [ -f "$corners/predictions_via.json" ] && extra+=("data.corners_from=$corners/predictions_via.json") && say "fillnet trains on $CORNERS_MODEL's corners"
   fi
   per_task=OVERRIDES_$task

@@ -144,6 +144,7 @@ def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_p
     assert "=== keypoints" in (out / "log.txt").read_text()
     scenes = "gpu_train_12_s5_" + hashlib.md5(b"closed_prob=0.5 no_box_prob=0.2").hexdigest()[:6]  # SYNTH: its own folder
     via = tmp_path / "runs" / "corners" / scenes / "predictions_via.json"
+    assert not list(via.parent.glob("*.png"))  # results.pictures=false: corners only, no drawn pictures
     assert len(read_via(via)) == 12 and r.stdout.index("keypoints training started") < r.stdout.index("fillnet training started")
     fill_cfg = (tmp_path / "runs" / "fillnet" / "gpu_smoke" / "config.yaml").read_text()
     assert f"corners_from: {via}" in fill_cfg and "seed: 3" in fill_cfg

@@ -69,6 +69,14 @@ def test_predict_writes_json_pictures_and_a_via_file(smoke_run, synth_dataset, t
     assert (tmp_path / "out" / f"{report.done[0]}.png").is_file()
 
 
+def test_predict_without_pictures_writes_the_same_corners(smoke_run, synth_dataset, tmp_path):
+    report = predict_folder(str(smoke_run), str(synth_dataset / "images"), str(tmp_path / "out"),
+                            _cfg("results.pictures=false"), progress=False)
+    assert len(report.done) == 16 and not list((tmp_path / "out").glob("*.png"))
+    assert len(list((tmp_path / "out").glob("*.json"))) == 17  # per image + predictions_via.json
+    assert len(read_via(tmp_path / "out" / "predictions_via.json")) == 16
+
+
 def test_predict_in_batches_gives_the_corners_of_one_by_one(smoke_run, synth_dataset, tmp_path):
     import shutil
 
