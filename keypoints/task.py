@@ -16,7 +16,8 @@ def _infer(model, images):
 def _predict(model_path, source, out, cfg):
     from keypoints.results import predict_folder
 
-    return predict_folder(model_path, source, out, cfg), f"{out} (JSON + picture per image, predictions_via.json)"
+    what = "JSON + picture per image" if cfg.results.pictures else "JSON per image"
+    return predict_folder(model_path, source, out, cfg), f"{out} ({what}, predictions_via.json)"
 
 
 def _evaluate(data, out, cfg, models, preds, log=print) -> str:
