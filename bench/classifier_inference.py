@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from results_io import machine, rates, save  # noqa: E402
+from results_io import machine, rates, ratio_table, save  # noqa: E402
 
 import configs  # noqa: E402
 from classifier.model import build_model  # noqa: E402
@@ -44,12 +44,11 @@ def main() -> None:
         "default 224x224, batches of 32": (lambda: predict_probabilities(models["default 224x224"], images, 32), len(images)),
     }
     med, runs = rates(tests, args.repeats)
-    base = med["preset 128x96, 1 image per call (baseline)"]
-    ratio = {k: round(v / base, 2) for k, v in med.items()}
+    ratio, table = ratio_table(med, "preset 128x96, 1 image per call (baseline)", "| what | images/s | ratio to the baseline |")
     result = {"machine": machine(),
               "images_per_s": med, "ratio_to_baseline": ratio, "runs": runs}
     lines = [f"# Classifier inference\n\n{result['machine']}; EfficientNetB0, 256 x 192 images in; medians of {args.repeats} runs.\n",
-             "| what | images/s | ratio to the baseline |", "|---|---|---|"] + [f"| {k} | {med[k]} | {ratio[k]} |" for k in med]
+             *table]
     md = "\n".join(lines) + "\n"
     save("classifier_inference", result, md)
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2  # noqa: E402
-from results_io import machine, rates, save  # noqa: E402
+from results_io import machine, rates, ratio_table, save  # noqa: E402
 
 import configs  # noqa: E402
 from data.images import read_image  # noqa: E402
@@ -65,12 +65,11 @@ def main() -> None:
     }
     med, runs = rates({k: (fn, 64 if "1 image" in k else n) for k, fn in tests.items()}, args.repeats)
     baseline_of = {k: next(b for b in tests if "baseline" in b and b.split(",")[0] == k.split(",")[0]) for k in tests}
-    ratio = {k: round(med[k] / med[baseline_of[k]], 2) for k in med}
+    ratio, table = ratio_table(med, baseline_of, "| what | images/s | ratio to its baseline |")
     result = {"machine": machine(),
               "model": f"keypoints preset: MobileNetV2 alpha {cfg.model.alpha}, input {w} x {h}", "images": n,
               "images_per_s": med, "ratio_to_baseline": ratio, "runs": runs}
-    lines = [f"# Keypoints throughput\n\n{result['machine']}; {result['model']}; medians of {args.repeats} runs.\n",
-             "| what | images/s | ratio to its baseline |", "|---|---|---|"] + [f"| {k} | {med[k]} | {ratio[k]} |" for k in med]
+    lines = [f"# Keypoints throughput\n\n{result['machine']}; {result['model']}; medians of {args.repeats} runs.\n", *table]
     md = "\n".join(lines) + "\n"
     save("keypoints_throughput", result, md)
 

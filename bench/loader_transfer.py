@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter  # noqa: E402  (what fit wraps a PyDataset in)
-from results_io import machine, rates, save  # noqa: E402
+from results_io import machine, rates, ratio_table, save  # noqa: E402
 
 from training.batches import IndexedBatches  # noqa: E402
 
@@ -77,14 +77,14 @@ def main() -> None:
         "fill inputs 96 x 96 x 8, float16 (fillnet/data.py now)": (lambda: one_epoch(_fill_float16, args.workers, args.batches), images),
     }
     med, runs = rates(tests, args.repeats)
-    baseline = {k: med["fill inputs 96 x 96 x 8, float32 (baseline)" if k.startswith("fill") else "float32 images (baseline)"]
+    baseline = {k: "fill inputs 96 x 96 x 8, float32 (baseline)" if k.startswith("fill") else "float32 images (baseline)"
                 for k in med}
+    ratio, table = ratio_table(med, baseline, "| images through the process pool | images/s | ratio to the baseline |")
     result = {"machine": machine(), "workers": args.workers, "batch": [BATCH, H, W, 3], "batches_per_epoch": args.batches,
-              "images_per_s": med, "ratio_to_baseline": {k: round(v / baseline[k], 2) for k, v in med.items()}, "runs": runs}
+              "images_per_s": med, "ratio_to_baseline": ratio, "runs": runs}
     lines = [f"# Loader transfer\n\n{result['machine']}; {args.workers} loader processes; batches of {BATCH} x {W} x {H} "
              f"(fill inputs: {BATCH} x 96 x 96 x 8), {args.batches} a run (the pool's start included); medians of {args.repeats} runs.\n",
-             "| images through the process pool | images/s | ratio to the baseline |", "|---|---|---|"]
-    lines += [f"| {k} | {v} | {result['ratio_to_baseline'][k]} |" for k, v in med.items()]
+             *table]
     save("loader_transfer", result, "\n".join(lines) + "\n")
 
 

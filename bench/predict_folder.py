@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from results_io import held_out_scenes, machine, rates, save  # noqa: E402
+from results_io import held_out_scenes, machine, rates, ratio_table, save  # noqa: E402
 
 import configs  # noqa: E402
 from keypoints.results import predict_folder  # noqa: E402
@@ -51,13 +51,11 @@ def main() -> None:
         run(False)  # the model loaded and warmed once before any timing
         tests = {"JSON + picture per image (baseline)": (lambda: run(True), n), "JSON only (results.pictures=false)": (lambda: run(False), n)}
         med, runs = rates(tests, args.repeats)
-    base = med["JSON + picture per image (baseline)"]
+    ratio, table = ratio_table(med, "JSON + picture per image (baseline)", "| writes | images/s | ratio to the baseline |")
     result = {"machine": machine(), "model": "models/keypoints.keras", "images": n, "images_per_s": med,
-              "ratio_to_baseline": {k: round(v / base, 2) for k, v in med.items()}, "runs": runs}
+              "ratio_to_baseline": ratio, "runs": runs}
     lines = [f"# nie predict keypoints over a folder\n\n{result['machine']}; the shipped corner model, {n} photos of "
-             f"256 x 192, batches of 32 (model loading included); medians of {args.repeats} runs.\n",
-             "| writes | images/s | ratio to the baseline |", "|---|---|---|"]
-    lines += [f"| {k} | {v} | {result['ratio_to_baseline'][k]} |" for k, v in med.items()]
+             f"256 x 192, batches of 32 (model loading included); medians of {args.repeats} runs.\n", *table]
     save("predict_folder", result, "\n".join(lines) + "\n")
 
 

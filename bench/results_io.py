@@ -31,6 +31,13 @@ def rates(tests: dict[str, tuple[Callable[[], object], int]], repeats: int) -> t
     return ({k: round(statistics.median(v), 1) for k, v in runs.items()}, {k: [round(x, 1) for x in v] for k, v in runs.items()})
 
 
+def ratio_table(med: dict[str, float], baseline: str | dict[str, str], header: str) -> tuple[dict[str, float], list[str]]:
+    """Each median's ratio to its baseline (one test's name for all, or a baseline name per test), rounded to 0.01,
+    and the markdown table: `header` (three columns: test, figure, ratio), its rule, a row per test."""
+    ratio = {k: round(v / med[baseline if isinstance(baseline, str) else baseline[k]], 2) for k, v in med.items()}
+    return ratio, [header, "|---|---|---|"] + [f"| {k} | {v} | {ratio[k]} |" for k, v in med.items()]
+
+
 def save(name: str, result: dict[str, Any], markdown: str) -> None:
     """Writes bench/results/<name>.json and <name>.md (the markdown also goes to stdout)."""
     RESULTS.mkdir(exist_ok=True)
