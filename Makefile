@@ -30,6 +30,7 @@ bench: setup
 	$(BIN)/python bench/synth_throughput.py
 	$(BIN)/python bench/depth_pipeline.py
 	$(BIN)/python bench/keypoints_throughput.py
+	$(BIN)/python bench/keypoints_augment.py
 	$(BIN)/python bench/predict_folder.py
 	$(BIN)/python bench/classifier_inference.py
 	$(BIN)/python bench/colour_jitter.py

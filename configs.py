@@ -187,6 +187,10 @@ class KeypointsAugmentConfig:
     blur_p: float = 0.2  # probability of a Gaussian blur, 0..1
     noise_p: float = 0.3  # probability of Gaussian noise, 0..1
     p: float = 1.0  # share of training images augmented at all (the rest as rendered: cheaper to load), 0..1
+    # opencv: the same steps as one homography warp in OpenCV and NumPy (keypoints/warp_augment.py), about twice the
+    # images per core and free of the GIL, so loader threads scale (bench/keypoints_augment.py); used by the NumPy
+    # loader and `nie augment-preview` (tf.data keeps albumentations)
+    engine: Literal["albumentations", "opencv"] = "albumentations"  # albumentations (keypoints/augment.py) or opencv
 
 
 @dataclass
@@ -503,16 +507,19 @@ def keypoints_gpu() -> KeypointsConfig:
     Time: the first run (one H200, JAX, loader threads, beside fillnet_gpu and depth_gpu) did 6 of the 30 epochs in
     10 minutes at about 430 images/s; the second (alone, 14 loader processes, float32 batches) 540 images/s, 63 s an
     epoch over 34,200 scenes (bench/results/gpu_train.md); the loader now hands over uint8 images (6x through the
-    process pool here: bench/loader_transfer.py), not yet measured on a GPU.
+    process pool here: bench/loader_transfer.py), and since the third version of this preset it augments with one
+    OpenCV warp on loader threads, which hand batches over in memory (`augment.engine=opencv`, `data.workers_as=
+    threads`: 2.9x the loader's images/s of albumentations in processes on the 2-core CPU,
+    bench/keypoints_augment.py); neither measured on a GPU yet.
     Result on 300 scenes of seed 1000: after the first run's 6 epochs IoU 0.774, 4.69 % of the diagonal (3.68 % at
     the best cyclic start), pck_05 0.670; the shipped model (those, 3 CPU epochs, the second run's 4): IoU 0.902,
     1.81 % (1.18 %), pck_05 0.878 (models/README.md).
     """
     return KeypointsConfig(
         data=ImageDataConfig(image_width=256, image_height=192, batch_size=128, val_split=0.05, cache_mb=16384, workers=8,
-                             workers_as="processes"),
+                             workers_as="threads"),
         model=KeypointsModelConfig(weights="none", alpha=1.0, head="heatmap", decoder_width=96),
-        augment=KeypointsAugmentConfig(p=0.5),
+        augment=KeypointsAugmentConfig(p=0.5, engine="opencv"),
         train=TrainConfig(epochs=30, learning_rate=2e-3, verbose="2"),
     )
 

@@ -38,6 +38,13 @@ def default_workers(setting: int) -> int:
     return setting if setting > 0 else max(1, min(16, os.cpu_count() or 1))
 
 
+def loads_in_processes(workers: int, workers_as: str) -> bool:
+    """Whether `workers` loader workers (already resolved by default_workers) are forked processes rather than threads."""
+    if workers_as not in ("auto", "processes", "threads"):
+        raise ValueError(f"workers_as must be auto, processes or threads, got {workers_as!r}")
+    return workers > 1 and (workers_as == "processes" or (workers_as == "auto" and backend() != "jax"))
+
+
 class IndexedBatches(keras.utils.PyDataset):
     """Batches of `load(index, rng)` over `n` samples.
 
@@ -55,9 +62,7 @@ class IndexedBatches(keras.utils.PyDataset):
     def __init__(self, n: int, batch_size: int, load: Callable[[int, np.random.Generator], tuple[np.ndarray, ...]],
                  training: bool, seed: int = 0, steps: int = 0, workers: int = 1, workers_as: str = "auto"):
         workers = default_workers(workers)
-        if workers_as not in ("auto", "processes", "threads"):
-            raise ValueError(f"workers_as must be auto, processes or threads, got {workers_as!r}")
-        processes = workers > 1 and (workers_as == "processes" or (workers_as == "auto" and backend() != "jax"))
+        processes = loads_in_processes(workers, workers_as)
         super().__init__(workers=workers, use_multiprocessing=processes, max_queue_size=max(10, 2 * workers))
         if n <= 0:
             raise ValueError("no samples to load")

@@ -39,16 +39,21 @@ def apply_colour_np(images: np.ndarray, shift: np.ndarray, contrast: np.ndarray,
     b = images.shape[0]
     shift, contrast, saturation = (np.asarray(v, np.float64).reshape(b) for v in (shift, contrast, saturation))
     hue = hue_matrices(np.asarray(angle).reshape(b)).astype(np.float64)
-    eye, to_grey = np.eye(3), np.broadcast_to(LUMA.astype(np.float64), (3, 3))  # to_grey @ x: the luma in every channel
     out = np.empty_like(images)
     for i in range(b):
         image = np.ascontiguousarray(images[i])
-        mean = np.array(cv2.mean(image)[:3])  # per channel
-        s = saturation[i] * eye + (1.0 - saturation[i]) * to_grey  # grey + (x - grey) * sat
-        m = hue[i] @ s
-        offset = m @ (shift[i] * value_range + (1.0 - contrast[i]) * mean)  # brightness, then contrast about the new mean
-        out[i] = cv2.transform(image, np.concatenate([contrast[i] * m, offset[:, None]], 1))
+        out[i] = cv2.transform(image, colour_affine(cv2.mean(image)[:3], shift[i], contrast[i], saturation[i], hue[i], value_range))
     return np.clip(out, 0.0, value_range, out=out)
+
+
+def colour_affine(mean, shift: float, contrast: float, saturation: float, hue: np.ndarray, value_range: float = 1.0) -> np.ndarray:
+    """(3, 4) float64: the jitter of one image as x -> A x + b (before the clip), given its per-channel `mean` and
+    its hue matrix (`hue_matrices`). `cv2.transform` applies it; on a uint8 image it also rounds and clips to 0..255."""
+    eye, to_grey = np.eye(3), np.broadcast_to(LUMA.astype(np.float64), (3, 3))  # to_grey @ x: the luma in every channel
+    s = saturation * eye + (1.0 - saturation) * to_grey  # grey + (x - grey) * sat
+    m = np.asarray(hue, np.float64) @ s
+    offset = m @ (shift * value_range + (1.0 - contrast) * np.asarray(mean, np.float64))  # brightness, then contrast about the new mean
+    return np.concatenate([contrast * m, offset[:, None]], 1)
 
 
 def colour_jitter_np(images: np.ndarray, rng: np.random.Generator, brightness: float, contrast: float, saturation: float,

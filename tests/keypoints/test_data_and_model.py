@@ -85,9 +85,10 @@ def test_both_loaders_give_the_same_samples_without_augmentation(synth_dataset):
     assert np.abs(np_x - tf_x.numpy()).mean() < 3.0  # area filter vs antialiased bilinear, [0, 255]
 
 
-def test_pydataset_augments_repeatably_and_keeps_the_canonical_order(synth_dataset):
+@pytest.mark.parametrize("engine", ["albumentations", "opencv"])
+def test_pydataset_augments_repeatably_and_keeps_the_canonical_order(synth_dataset, engine):
     samples = list_samples(synth_dataset)
-    cfg = _cfg("data.loader=pydataset", "data.augment=true")
+    cfg = _cfg("data.loader=pydataset", "data.augment=true", f"augment.engine={engine}")
     a, b = make_dataset(cfg, samples, training=True), make_dataset(cfg, samples, training=True)
     x, y = a[0]
     assert np.array_equal(x, b[0][0]) and np.array_equal(y, b[0][1])

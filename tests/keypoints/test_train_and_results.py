@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import configs
+from data.images import read_image
 from data.via import corners_from_regions, read_via, write_via
 from keypoints.model import build_model
 from keypoints.results import augment_preview, evaluate, predict_folder
@@ -125,3 +126,7 @@ def test_evaluate_a_model_and_preview(smoke_run, synth_dataset, tmp_path):
     assert m["n"] == 16 and 0.0 <= m["iou"] <= 1.0
     out = augment_preview(_cfg(), str(synth_dataset), str(tmp_path / "p.png"), n=3, variants=2)
     assert out.is_file()
+    warped = augment_preview(configs.apply_overrides(_cfg(), ["augment.engine=opencv"]), str(synth_dataset), str(tmp_path / "w.png"),
+                             n=3, variants=2)
+    a, b = read_image(out), read_image(warped)
+    assert a.shape == b.shape and not np.array_equal(a, b)  # the same grid, drawn by the other transform
