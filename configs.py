@@ -495,7 +495,7 @@ def keypoints_gpu() -> KeypointsConfig:
     """The heat-map corner model for one GPU on any Keras backend (JAX or PyTorch where TensorFlow is missing):
     MobileNetV2 alpha 1.0 at 256 x 192 (the scenes' own size: no resampling) with a stride-4 decoder (2.8 M
     parameters, 11.3 MiB shipped), batch 128, 30 epochs over 20,000 synthetic scenes (5 % held out), half of the
-    images augmented, decoded images held in memory, 8 forked loader processes.
+    images augmented, decoded images held in memory, 8 loader threads augmenting with one OpenCV warp per image.
 
     The recipe: README, "Training on a GPU without TensorFlow".
     Command: `scripts/gpu_train.sh keypoints`, i.e.
