@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter  # noqa: E402  (what fit wraps a PyDataset in)
+from epoch_reader import read_epoch  # noqa: E402
 from results_io import machine, rates, ratio_table, save  # noqa: E402
 
 import configs  # noqa: E402
@@ -45,11 +45,7 @@ def gpu_config(engine: str):
 
 
 def one_epoch(loads: KeypointSamples, batch: int, workers: int, workers_as: str, batches: int) -> None:
-    ds = IndexedBatches(len(loads.samples.ids), batch, loads, True, workers=workers, workers_as=workers_as, steps=batches)
-    adapter = PyDatasetAdapter(ds, shuffle=False)
-    for _ in adapter.get_numpy_iterator():
-        pass
-    adapter.on_epoch_end()
+    read_epoch(IndexedBatches(len(loads.samples.ids), batch, loads, True, workers=workers, workers_as=workers_as, steps=batches))
 
 
 def main() -> None:

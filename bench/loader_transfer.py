@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter  # noqa: E402  (what fit wraps a PyDataset in)
+from epoch_reader import read_epoch  # noqa: E402
 from results_io import machine, rates, ratio_table, save  # noqa: E402
 
 from training.batches import IndexedBatches  # noqa: E402
@@ -56,11 +56,7 @@ def _fill_float16(i: int, rng: np.random.Generator):
 
 def one_epoch(load, workers: int, batches: int) -> None:
     """Every batch of one epoch as fit would read it (the first one included: the pool's start counts)."""
-    ds = IndexedBatches(len(IMAGES), BATCH, load, True, workers=workers, workers_as="processes", steps=batches)
-    adapter = PyDatasetAdapter(ds, shuffle=False)
-    for _ in adapter.get_numpy_iterator():
-        pass
-    adapter.on_epoch_end()
+    read_epoch(IndexedBatches(len(IMAGES), BATCH, load, True, workers=workers, workers_as="processes", steps=batches))
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from configs import KeypointsAugmentConfig
 from data.corners import canonical_order
+from keypoints.warp_augment import WarpAugment
 
 
 def build_transform(cfg: KeypointsAugmentConfig, seed: int | None = None) -> A.Compose:
@@ -39,3 +40,20 @@ def augment(transform: A.Compose, image: np.ndarray, points: np.ndarray) -> tupl
     if len(pts) != len(points):
         raise RuntimeError(f"augmentation lost keypoints ({len(pts)} of {len(points)})")
     return out["image"], canonical_order(pts) if len(pts) >= 3 else pts
+
+
+class AlbumentationsAugment:
+    """`build_transform` as `(image, points, rng) -> (image, points in canonical order)`, reseeded from `rng` per call
+    (the loader's per-batch generator), the calling convention of WarpAugment."""
+
+    def __init__(self, cfg: KeypointsAugmentConfig, seed: int | None = None):
+        self.transform = build_transform(cfg, seed=seed)
+
+    def __call__(self, image: np.ndarray, points: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        self.transform.set_random_seed(int(rng.integers(2**31 - 1)))
+        return augment(self.transform, image, points)
+
+
+def training_augment(cfg: KeypointsAugmentConfig, seed: int | None = None) -> AlbumentationsAugment | WarpAugment:
+    """The training transform `cfg.engine` names: albumentations, or one OpenCV warp (keypoints/warp_augment.py)."""
+    return WarpAugment(cfg) if cfg.engine == "opencv" else AlbumentationsAugment(cfg, seed)

@@ -24,7 +24,7 @@ from data.images import check_decodes, image_size, read_image
 from data.layout import DatasetPaths, UnsafePathError, safe_join
 from data.splits import train_valid
 from data.via import ViaFormatError, corners_from_regions, read_via
-from keypoints.augment import augment, build_transform
+from keypoints.augment import training_augment
 from keypoints.warp_augment import WarpAugment
 from training.batches import CachedLoads, default_workers, loads_in_processes, resume_seed, task_batches
 from training.loader import use_tf_data
@@ -124,9 +124,7 @@ class KeypointSamples:
     def __init__(self, cfg: KeypointsConfig, samples: Samples, training: bool, seed: int, cache: bool):
         self.h, self.w = cfg.data.image_height, cfg.data.image_width
         self.samples = samples
-        augmenting = training and cfg.data.augment
-        self.transform = build_transform(cfg.augment, seed=seed) if augmenting and cfg.augment.engine == "albumentations" else None
-        self.warp = WarpAugment(cfg.augment) if augmenting and cfg.augment.engine == "opencv" else None
+        self.augment = training_augment(cfg.augment, seed) if training and cfg.data.augment else None
         self.resized = CachedLoads(self._load, len(samples.ids), cache)
 
     def _load(self, i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -135,11 +133,8 @@ class KeypointSamples:
 
     def __call__(self, i: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         img, pts = self.resized(i)
-        if self.transform is not None:
-            self.transform.set_random_seed(int(rng.integers(2**31 - 1)))
-            img, pts = augment(self.transform, img, pts)
-        elif self.warp is not None:
-            img, pts = self.warp(img, pts, rng)
+        if self.augment is not None:
+            img, pts = self.augment(img, pts, rng)
         target = ((np.asarray(pts, np.float64) + 0.5) / np.array([self.w, self.h], np.float64)).reshape(-1)
         # uint8 [0, 255]: a quarter of float32's bytes between the loader processes and the training one (Keras'
         # process pool pickles every batch through a pipe: 6x the images per second, bench/loader_transfer.py); the model's float32
@@ -162,7 +157,7 @@ def make_dataset(cfg: KeypointsConfig, samples: Samples, training: bool, seed: i
     h, w, n = cfg.data.image_height, cfg.data.image_width, len(samples.ids)
     loads = KeypointSamples(cfg, samples, training, seed, cache=n * h * w * 3 / 2**20 <= cfg.data.cache_mb)
     workers = default_workers(cfg.data.workers)
-    if training and loads.warp is not None and workers > 1 and not loads_in_processes(workers, cfg.data.workers_as):
+    if isinstance(loads.augment, WarpAugment) and workers > 1 and not loads_in_processes(workers, cfg.data.workers_as):
         # loader threads are the parallelism: OpenCV's own threads on top only contend (2 threads: 1.1x the images
         # with them, 1.7x without; bench/keypoints_augment.py). Not with forked workers: OpenCV's pool is left
         # alone there (tests/training/test_batches.py)

@@ -251,25 +251,20 @@ def _source_names(sources: list[tuple[str, str]]) -> list[str]:
 
 def augment_preview(cfg: KeypointsConfig, data: str, out: str, n: int = 6, variants: int = 4) -> Path:
     """A grid: per row one annotated image at the model input size, then `variants` augmentations, corners drawn."""
-    from keypoints.augment import augment, build_transform
-    from keypoints.warp_augment import WarpAugment
+    from keypoints.augment import training_augment
 
     samples = list_samples(data, cfg.model.num_keypoints, cfg.label)
     if not samples.ids:
         raise ValueError(f"{data}: no annotated images ({len(samples.skipped)} skipped)")
     h, w = cfg.data.image_height, cfg.data.image_width
-    if cfg.augment.engine == "opencv":  # the transform training uses (augment.engine)
-        warp, rng = WarpAugment(cfg.augment), np.random.default_rng(cfg.train.seed)
-        transform = None
-    else:
-        transform = build_transform(cfg.augment, seed=cfg.train.seed)
+    transform, rng = training_augment(cfg.augment, cfg.train.seed), np.random.default_rng(cfg.train.seed)  # as training
     rows = []
     for path, corners, size in list(zip(samples.images, samples.corners, samples.sizes, strict=True))[:n]:
         img = cv2.resize(read_image(path), (w, h), interpolation=cv2.INTER_AREA)
         pts = (corners + 0.5) * np.array([w / size[0], h / size[1]]) - 0.5
         cells = [draw_points(img, pts, (40, 220, 40))]
         for _ in range(variants):
-            a, moved = augment(transform, img, pts) if transform is not None else warp(img, pts, rng)
+            a, moved = transform(img, pts, rng)
             cells.append(draw_points(a, moved, (255, 60, 60)))
         rows.append(np.hstack([np.pad(c, ((0, 2), (0, 2), (0, 0)), constant_values=30) for c in cells]))
     write_image(out, np.vstack(rows))

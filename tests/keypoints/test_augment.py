@@ -30,6 +30,16 @@ def _find(img: np.ndarray, colour: np.ndarray) -> np.ndarray | None:
     return np.array([(xs * weight).sum() / weight.sum(), (ys * weight).sum() / weight.sum()])
 
 
+def _flipped(pts: np.ndarray, horizontal: float, vertical: float, w=160, h=120) -> np.ndarray:
+    """`_dots`' points mirrored left-right and / or upside down (pixel centres at integers), in their given order."""
+    out = np.asarray(pts, np.float64).copy()
+    if horizontal:
+        out[:, 0] = w - 1 - out[:, 0]
+    if vertical:
+        out[:, 1] = h - 1 - out[:, 1]
+    return out
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_points_follow_the_pixels(seed):
     geometric = KeypointsAugmentConfig(colour_p=0.0, blur_p=0.0, noise_p=0.0, rotate_deg=30, perspective=0.05)
@@ -61,12 +71,7 @@ def test_flips_are_re_sorted():
         cfg = KeypointsAugmentConfig(hflip_p=flips[0], vflip_p=flips[1], rotate_deg=0, scale=(1.0, 1.0), translate=0.0,
                                      perspective=0.0, colour_p=0, blur_p=0, noise_p=0)
         _, moved = augment(build_transform(cfg, seed=0), img, pts)
-        expect = pts.copy()
-        if flips[0]:
-            expect[:, 0] = 159 - expect[:, 0]
-        if flips[1]:
-            expect[:, 1] = 119 - expect[:, 1]
-        assert np.allclose(moved, screen_clockwise(expect), atol=1e-4)
+        assert np.allclose(moved, screen_clockwise(_flipped(pts, *flips)), atol=1e-4)
         assert moved[0].sum() == min(moved.sum(1))
 
 

@@ -11,7 +11,7 @@ import pytest
 from configs import KeypointsAugmentConfig
 from keypoints.augment import augment, build_transform
 from keypoints.warp_augment import WarpAugment
-from tests.keypoints.test_augment import COLOURS, _dots, _find
+from tests.keypoints.test_augment import COLOURS, _dots, _find, _flipped
 from tests.reference import screen_clockwise
 from training.colour_jitter import apply_colour_np
 
@@ -41,12 +41,7 @@ def test_flips_are_re_sorted_exactly():
     for flips in ((1.0, 0.0), (0.0, 1.0), (1.0, 1.0)):
         cfg = KeypointsAugmentConfig(**{**STILL, **GEOMETRIC, "hflip_p": flips[0], "vflip_p": flips[1]})
         out, moved = WarpAugment(cfg)(img, pts, np.random.default_rng(0))
-        expect = pts.copy()
-        if flips[0]:
-            expect[:, 0] = 159 - expect[:, 0]
-        if flips[1]:
-            expect[:, 1] = 119 - expect[:, 1]
-        assert np.allclose(moved, screen_clockwise(expect), atol=1e-9)
+        assert np.allclose(moved, screen_clockwise(_flipped(pts, *flips)), atol=1e-9)
         assert moved[0].sum() == min(moved.sum(1))
         flipped = img[:, ::-1] if flips[0] else img
         flipped = flipped[::-1] if flips[1] else flipped
