@@ -15,7 +15,7 @@ import numpy as np
 
 from configs import KeypointsAugmentConfig
 from data.corners import canonical_order
-from keypoints.warp_augment import WarpAugment
+from keypoints.warp_augment import BLUR_SIZES, COLOUR, NOISE_STD, WarpAugment
 
 
 def build_transform(cfg: KeypointsAugmentConfig, seed: int | None = None) -> A.Compose:
@@ -26,9 +26,9 @@ def build_transform(cfg: KeypointsAugmentConfig, seed: int | None = None) -> A.C
         A.Affine(scale=tuple(cfg.scale), translate_percent=(-cfg.translate, cfg.translate), rotate=(-cfg.rotate_deg, cfg.rotate_deg),
                  border_mode=cv2.BORDER_REPLICATE, p=1.0 if cfg.rotate_deg or cfg.translate or cfg.scale != (1.0, 1.0) else 0.0),
         A.Perspective(scale=(0.0, cfg.perspective), keep_size=True, border_mode=cv2.BORDER_REPLICATE, p=0.5 if cfg.perspective > 0 else 0.0),
-        A.ColorJitter(brightness=0.25, contrast=0.25, saturation=0.25, hue=0.04, p=cfg.colour_p),
-        A.GaussianBlur(blur_limit=(3, 5), p=cfg.blur_p),
-        A.GaussNoise(std_range=(0.01, 0.05), p=cfg.noise_p),
+        A.ColorJitter(**COLOUR, p=cfg.colour_p),
+        A.GaussianBlur(blur_limit=BLUR_SIZES, p=cfg.blur_p),
+        A.GaussNoise(std_range=NOISE_STD, p=cfg.noise_p),
     ]
     return A.Compose(ops, keypoint_params=A.KeypointParams(format="xy", remove_invisible=False), p=cfg.p, seed=seed)
 

@@ -21,7 +21,7 @@ from configs import KeypointsAugmentConfig
 from data.corners import canonical_order
 from training.colour_jitter import colour_affine, hue_matrices
 
-# the albumentations transform's fixed colour, blur and noise settings (keypoints/augment.py)
+# the fixed colour, blur and noise settings of both transforms (this one and keypoints/augment.py's albumentations)
 COLOUR = {"brightness": 0.25, "contrast": 0.25, "saturation": 0.25, "hue": 0.04}
 BLUR_SIZES = (3, 5)
 NOISE_STD = (0.01, 0.05)  # share of 255
