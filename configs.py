@@ -84,6 +84,8 @@ class SynthConfig:
     noise_sigma: tuple[float, float] = (0.5, 3.0)  # sensor noise, 8-bit levels
     exposure: tuple[float, float] = (0.8, 1.25)  # exposure gain
     depth_scale: float = 1000.0  # depth PNG units per metre (1000 = mm)
+    # textures
+    scenes_per_bank: int = 0  # a new bank of 50 textures every this many scenes (training sets: 200); 0 = the seed's one bank for all
     label_rule: LabelRule = field(default_factory=LabelRule)
     workers: int = 0  # processes; 0 = all cores
 
@@ -854,6 +856,7 @@ LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "nonsense_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "degrade_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "corners_from_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "scenes_per_bank": (lambda v: v >= 0, "0 (one bank) or more"),
 }
 
 

@@ -1,7 +1,8 @@
 """`nie synth`: writes synthetic box scenes in the dataset layout of shared/conventions.md.
 
-Sample i is drawn from a generator seeded with (seed, i) alone and the texture bank from the seed
-alone, so the same seed gives a byte-identical dataset whatever the number of workers. Workers write
+Sample i is drawn from a generator seeded with (seed, i) alone and its texture bank from the seed and
+i // scenes_per_bank alone (the seed's one bank by default), so the same seed gives a byte-identical dataset
+whatever the number of workers. Workers write
 their images and depth maps (each atomically); the parent writes annotations.json and meta.jsonl in
 index order at the end.
 """
@@ -42,6 +43,11 @@ class Sample:
 
 def sample_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
+
+
+def bank_id(index: int, scenes_per_bank: int) -> int:
+    """Which of the seed's texture banks sample `index` draws from (0 when the dataset keeps one bank)."""
+    return index // scenes_per_bank if scenes_per_bank > 0 else 0
 
 
 def make_sample(cfg: SynthConfig, seed: int, index: int, bank: TextureBank) -> Sample:
@@ -85,14 +91,23 @@ _STATE: dict[str, Any] = {}
 def _init_worker(cfg: SynthConfig, seed: int, out: str) -> None:
     if _STATE.get("key") == (cfg, seed, out):
         return  # a forked worker inherits the parent's bank and compiled kernels
-    _STATE.update(cfg=cfg, seed=seed, out=Path(out), bank=make_bank(seed), key=(cfg, seed, out))
+    _STATE.update(cfg=cfg, seed=seed, out=Path(out), bank=make_bank(seed), bank_id=0, key=(cfg, seed, out))
     warm_up(_STATE["bank"])
+
+
+def _bank_of(index: int) -> TextureBank:
+    """The worker's bank for sample `index`, rebuilt when the sample needs another one (0.3 s; the samples come in
+    runs of consecutive indices, so a worker rebuilds about once per `scenes_per_bank` scenes)."""
+    k = bank_id(index, _STATE["cfg"].scenes_per_bank)
+    if k != _STATE["bank_id"]:
+        _STATE.update(bank=make_bank(_STATE["seed"], k), bank_id=k)
+    return _STATE["bank"]
 
 
 def _work(index: int) -> dict[str, Any]:
     cfg, seed, out = _STATE["cfg"], _STATE["seed"], _STATE["out"]
     image_id = f"{index:06d}"
-    sample = make_sample(cfg, seed, index, _STATE["bank"])
+    sample = make_sample(cfg, seed, index, _bank_of(index))
     write_image(out / "images" / f"{image_id}.png", sample.rgb)
     write_depth(out / "depth" / f"{image_id}.png", sample.depth, cfg.depth_scale)
     return meta_row(sample, image_id, cfg)

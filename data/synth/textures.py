@@ -1,7 +1,9 @@
 """Procedural textures for synthetic scenes: cardboard, tape, labels, item prints, ground, bulk fill.
 
-A texture bank is made once per dataset seed (so every scene of a dataset draws from the same bank
-and sample i still depends only on (seed, i)); a scene picks textures and varies their tint and offset.
+A texture bank is made per dataset seed (so sample i still depends only on (seed, i)); a scene picks textures
+and varies their tint and offset. By default every scene of a dataset draws from the seed's one bank; with
+`scenes_per_bank` a training set changes banks every so many scenes (bank k of the seed), so a model sees many
+cardboards, floors and item prints instead of one draw of 50 textures.
 Textures are tileable (noise is made on a wrapped grid) and hold linear albedo in [0, 1].
 """
 
@@ -161,8 +163,9 @@ class TextureBank:
         return int(ids[rng.integers(len(ids))])
 
 
-def make_bank(seed: int) -> TextureBank:
-    rng = np.random.default_rng([seed, 0x7E47])
+def make_bank(seed: int, bank: int = 0) -> TextureBank:
+    """Bank `bank` of the dataset seed; bank 0 is the seed's own (the one a one-bank dataset uses)."""
+    rng = np.random.default_rng([seed, 0x7E47] if bank == 0 else [seed, 0x7E47, bank])
     textures, index = [], {}
     for kind in KINDS:
         ids = []
