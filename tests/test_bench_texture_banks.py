@@ -1,0 +1,25 @@
+"""bench/texture_banks.py: its seed lists, and the rendered sets are made once and reused (--scenes)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("texture_banks", ROOT / "bench" / "texture_banks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seed_lists_and_sets_rendered_once(tmp_path):
+    bench = _bench()
+    assert bench.seed_list("20-23") == [20, 21, 22, 23] and bench.seed_list("20,26") == [20, 26]
+    first = bench.scenes(tmp_path, 41, 2)
+    stamp = (first / "meta.jsonl").stat().st_mtime_ns
+    assert len((first / "meta.jsonl").read_text().splitlines()) == 2
+    again = bench.scenes(tmp_path, 41, 2)
+    assert again == first and (again / "meta.jsonl").stat().st_mtime_ns == stamp
