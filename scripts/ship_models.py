@@ -3,7 +3,7 @@
     python -m scripts.ship_models [--runs runs] [--out models] [--tasks keypoints fillnet]
     python -m scripts.ship_models --out DIR --run keypoints=runs/keypoints/gpu_gpu   # another run (a file or a run folder)
 
-Reads the model of each shipped run (`SHIPPED`: the corner model of runs/keypoints/gpu_s11, runs/depth/depth,
+Reads the model of each shipped run (`SHIPPED`: the best epoch of runs/keypoints/banks16k, runs/depth/depth,
 runs/classifier/classifier, the best epoch of runs/fillnet/ft36k_c); models/README.md lists the commands that make
 those runs.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SHIPPED = {"keypoints": "keypoints/gpu_s11/keypoints.keras", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/ft36k_c/best.keras"}
+SHIPPED = {"keypoints": "keypoints/banks16k/best.keras", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/ft36k_c/best.keras"}
 
 
 def main(argv: list[str] | None = None) -> int:
