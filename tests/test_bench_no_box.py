@@ -3,17 +3,13 @@ without a box."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
-from tests.conftest import ROOT
+from tests.conftest import load_bench
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("no_box_thresholds", ROOT / "bench" / "no_box_thresholds.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("no_box_thresholds")
 
 
 def test_the_chosen_pair_keeps_open_boxes_in_the_goal_and_rejects_the_most():

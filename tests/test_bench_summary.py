@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_bench
 
 
 def _summary():
-    spec = importlib.util.spec_from_file_location("bench_summary", ROOT / "bench" / "summary.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("summary")
 
 
 def test_rows_collect_every_figure(tmp_path):
@@ -32,11 +28,7 @@ def test_the_committed_results_all_appear_in_the_table():
 
 
 def test_rates_report_items_per_second_of_every_run():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("results_io", ROOT / "bench" / "results_io.py")
-    results_io = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(results_io)
+    results_io = load_bench("results_io")
     calls = []
     med, runs = results_io.rates({"a": (lambda: calls.append(1), 10), "b": (lambda: None, 5)}, repeats=3)
     assert len(calls) == 3 and len(runs["a"]) == len(runs["b"]) == 3

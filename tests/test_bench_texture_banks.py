@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("texture_banks", ROOT / "bench" / "texture_banks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import load_bench
 
 
 def test_seed_lists_and_sets_rendered_once(tmp_path):
-    bench = _bench()
+    bench = load_bench("texture_banks")
     assert bench.seed_list("20-23") == [20, 21, 22, 23] and bench.seed_list("20,26") == [20, 26]
     first = bench.scenes(tmp_path, 41, 2)
     stamp = (first / "meta.jsonl").stat().st_mtime_ns
