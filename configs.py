@@ -196,6 +196,14 @@ class KeypointsAugmentConfig:
 
 
 @dataclass
+class CornerRefineConfig:
+    flip: bool = True  # average every reading with the mirrored picture's, corner by corner
+    zoom_passes: int = 1  # read again this many times in a window cut around the corners found, 0..3; 0 = the whole picture only
+    zoom_margin: float = 0.3  # the window: the corners' bounding box grown by this share of its size on each side, 0..2
+    max_zoom: float = 4.0  # the window is at least 1 / max_zoom of the picture's side, 1..16
+
+
+@dataclass
 class KeypointsResultsConfig:
     worst_n: int = 8  # evaluate: images in the worst-N gallery, 0..100
     panels: int = 4  # TensorBoard: validation images drawn each epoch, 0..16
@@ -211,6 +219,7 @@ class KeypointsConfig:
     init: str = ""  # a trained .keras file (e.g. models/keypoints.keras) to start from; "" = fresh weights
     train: TrainConfig = field(default_factory=TrainConfig)
     results: KeypointsResultsConfig = field(default_factory=KeypointsResultsConfig)
+    refine: CornerRefineConfig = field(default_factory=CornerRefineConfig)  # predict / evaluate: the second looks at the corners (keypoints/refine.py)
 
 
 @dataclass
@@ -302,6 +311,7 @@ class VolumeConfig:
     camera_distance_m: tuple[float, float] = (0.15, 8.0)  # a camera outside this range from the box means an implausible box size
     models_dir: str = str(MODELS_DIR)  # keypoints.keras, depth.keras [, classifier.keras, fillnet.keras] for `nie fill`
     use_classifier: bool = True  # label with the classifier when models_dir has one (else by label_rule)
+    corner_refine: CornerRefineConfig = field(default_factory=CornerRefineConfig)  # the corner model's second looks (keypoints/refine.py)
 
 
 CONFIG_TYPES: dict[str, type] = {
@@ -857,6 +867,9 @@ LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "degrade_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "corners_from_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "scenes_per_bank": (lambda v: v >= 0, "0 (one bank) or more"),
+    "zoom_passes": (lambda v: 0 <= v <= 3, "in 0..3"),
+    "zoom_margin": (lambda v: 0 <= v <= 2, "in [0, 2]"),
+    "max_zoom": (lambda v: 1 <= v <= 16, "in [1, 16]"),
 }
 
 

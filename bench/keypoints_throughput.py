@@ -1,8 +1,9 @@
 """Keypoint inference and augmentation throughput on this machine.
 
 1. Inference, images per second of the `keypoints` preset model (weights none: the speed does not depend on
-   them), full-size 256 x 192 images in, corners in original pixels out: one image per call (the baseline)
-   against batches of 16.
+   them), full-size 256 x 192 images in, corners in original pixels out: one reading per image, one image per call
+   (the baseline) against batches of 16; and batches of 16 with the default second looks (keypoints/refine.py: the
+   mirrored picture and a window around the corners, four readings an image).
 2. Augmentation, images per second at the model input size: the albumentations transform in a plain loop
    (the baseline) against the whole training pipeline (keypoints/data.py, tf.data with parallel calls), which
    also decodes and resizes every image (a first pass, nothing cached yet).
@@ -26,10 +27,12 @@ import cv2  # noqa: E402
 from results_io import machine, rates, ratio_table, save  # noqa: E402
 
 import configs  # noqa: E402
+from configs import CornerRefineConfig  # noqa: E402
 from data.images import read_image  # noqa: E402
 from keypoints.augment import augment, build_transform  # noqa: E402
 from keypoints.data import list_samples, make_dataset  # noqa: E402
 from keypoints.model import build_model  # noqa: E402
+from keypoints.refine import PLAIN  # noqa: E402
 from keypoints.results import predict_corners  # noqa: E402
 
 
@@ -58,8 +61,9 @@ def main() -> None:
     pts = [c * [w / s[0], h / s[1]] for c, s in zip(samples.corners, samples.sizes, strict=True)]
     n = len(images)
     tests = {
-        "inference, 1 image per call (baseline)": lambda: [predict_corners(model, [img], batch_size=1) for img in images[:64]],
-        "inference, batches of 16": lambda: predict_corners(model, images, batch_size=16),
+        "inference, 1 image per call (baseline)": lambda: [predict_corners(model, [img], 1, PLAIN) for img in images[:64]],
+        "inference, batches of 16": lambda: predict_corners(model, images, 16, PLAIN),
+        "inference, batches of 16, refined (flip + a window: the default)": lambda: predict_corners(model, images, 16, CornerRefineConfig()),
         "augmentation, plain loop (baseline)": lambda: [augment(transform, img, p) for img, p in zip(small, pts, strict=True)],
         "augmentation, tf.data pipeline incl. PNG decode + resize (first pass)": lambda: [None for _ in make_dataset(cfg, samples, training=True)],
     }

@@ -1,10 +1,11 @@
 """How much a corner model's error depends on the texture bank a test set drew (issue 12: robust to rendering it was
 not trained on). Every `nie synth` dataset draws its textures from one bank of its seed (README, "Texture banks"),
 so one held-out set is one draw of floors and cardboards: this renders `--n` default scenes for each of several new
-seeds and scores each model on each seed's scenes, the first model being the baseline.
+seeds and scores each model on each seed's scenes, read once (`plain`) and with the second looks that predict and
+`nie fill` use by default (`refined`, keypoints/refine.py); the first model read the first way is the baseline.
 
 Run: `.venv/bin/python bench/texture_banks.py [--models models/keypoints.keras OTHER.keras ...] [--seeds 20-27]
-[--n 150] [--scenes DIR]` (`--scenes` keeps the rendered sets for the next run). Writes
+[--n 150] [--refine plain refined] [--scenes DIR]` (`--scenes` keeps the rendered sets for the next run). Writes
 bench/results/texture_banks.{json,md}.
 """
 
@@ -42,7 +43,7 @@ def scenes(root: Path, seed: int, n: int) -> Path:
     return out
 
 
-def score(model, data: Path) -> dict[str, float]:
+def score(model, data: Path, refine) -> dict[str, float]:
     """Mean corner metrics of the model over the dataset's open boxes (shared/conventions.md, section 5)."""
     import numpy as np
 
@@ -53,7 +54,7 @@ def score(model, data: Path) -> dict[str, float]:
 
     rows = [r for r in read_meta(data / "meta.jsonl") if r.get("open", True)]
     images = [read_image(data / r["image"]) for r in rows]
-    corners, _ = corners_with_confidence(model, images)
+    corners, _ = corners_with_confidence(model, images, refine=refine)
     per = [keypoint_metrics(p, np.asarray(r["corners"]), (img.shape[1], img.shape[0]))
            for p, r, img in zip(corners, rows, images, strict=True)]
     keys = ("mean_pct_diag", "mean_pct_diag_any_start", "iou")
@@ -69,20 +70,28 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["models/keypoints.keras"], help="corner models; the first is the baseline")
     parser.add_argument("--seeds", default="20-27", help="seeds no training set uses, e.g. 20-27 or 20,23")
     parser.add_argument("--n", type=int, default=150, help="scenes per seed")
+    parser.add_argument("--refine", nargs="+", choices=("plain", "refined"), default=["plain", "refined"],
+                        help="how the corners are read: once, and / or with the default second looks")
     parser.add_argument("--scenes", help="folder for the rendered scenes (kept; default: a temporary folder)")
     args = parser.parse_args()
     root = Path(args.scenes) if args.scenes else Path(tempfile.mkdtemp())
     seeds = seed_list(args.seeds)
     sets = {s: scenes(root, s, args.n) for s in seeds}
     result: dict[str, dict] = {}
+    from configs import CornerRefineConfig
+    from keypoints.refine import PLAIN
+
     for path in args.models:
         model = registry.get("keypoints").load(path)
-        result[path] = {str(s): score(model, d) for s, d in sets.items()}
+        for mode in args.refine:
+            refine = PLAIN if mode == "plain" else CornerRefineConfig()
+            result[f"{path} ({mode})"] = {str(s): score(model, d, refine) for s, d in sets.items()}
     for per in result.values():
         values = [v["mean_pct_diag"] for v in per.values()]
         free = [v["mean_pct_diag_any_start"] for v in per.values()]
         per["all"] = {"mean": round(sum(values) / len(values), 3), "worst": max(values), "best": min(values),
-                      "mean_any_start": round(sum(free) / len(free), 3), "worst_any_start": max(free)}
+                      "mean_any_start": round(sum(free) / len(free), 3), "worst_any_start": max(free),
+                      "mean_iou": round(sum(v["iou"] for v in per.values()) / len(per), 3)}
     names = list(result)
     lines = ["# Corner error per texture bank", "",
              f"{machine()}; {args.n} default scenes of each seed {args.seeds} (one texture bank each); mean corner error, "
@@ -93,6 +102,7 @@ def main() -> None:
                                               for m in names) + " |")
     lines.append("| mean over seeds | " + " | ".join(f"{result[m]['all']['mean']} ({result[m]['all']['mean_any_start']})" for m in names) + " |")
     lines.append("| worst seed | " + " | ".join(f"{result[m]['all']['worst']} ({result[m]['all']['worst_any_start']})" for m in names) + " |")
+    lines.append("| mean IoU | " + " | ".join(f"{result[m]['all']['mean_iou']}" for m in names) + " |")
     save("texture_banks", {"machine": machine(), "seeds": seeds, "n": args.n, "models": result}, "\n".join(lines) + "\n")
     print(json.dumps({m: result[m]["all"] for m in names}))
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from configs import KeypointsConfig
+from configs import CornerRefineConfig, KeypointsConfig
 from data.atomic_files import write_bytes_atomic, write_csv_atomic, write_text_atomic
 from data.contact_sheet import caption, tile_grid
 from data.corners import canonical_order
@@ -26,6 +26,7 @@ from keypoints.decode import local_soft_argmax, peak_mass, soft_argmax
 from keypoints.draw import draw_points
 from keypoints.metrics import METRIC_NAMES, corner_errors, keypoint_metrics
 from keypoints.model import heatmap_model
+from keypoints.refine import refine as refine_corners
 from tasks.model_files import load_model as load_model_file
 
 
@@ -36,51 +37,57 @@ def load_model(path: str | os.PathLike):
     return load_model_file(path, task="keypoints")
 
 
-def predict_corners(model, images: list[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:
+def predict_corners(model, images: list[np.ndarray], batch_size: int = 16, refine: CornerRefineConfig | None = None) -> list[np.ndarray]:
     """Corners (K, 2) in each image's own pixels, canonical order: resized to the model input, predicted in
-    normalised coordinates, mapped back exactly (x = n * width - 0.5) whatever the size and aspect ratio. A heat-map
-    model's corners are read inside a window around each peak (keypoints/decode.py), as corners_with_confidence does."""
-    if _with_heatmaps(model) is not None:
-        return corners_with_confidence(model, images, batch_size)[0]
-    _, h, w, _ = model.input_shape
-    k = model.output_shape[-1] // 2
-    out = []
-    for start in range(0, len(images), batch_size):
-        chunk = images[start : start + batch_size]
-        x = np.stack([cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) for img in chunk]).astype(np.float32)
-        pred = model.predict(x, verbose=0).reshape(-1, k, 2)
-        for p, img in zip(pred, chunk, strict=True):
-            pts = to_pixels(p, img.shape[1], img.shape[0])
-            out.append(canonical_order(pts) if k >= 3 else pts)
-    return out
+    normalised coordinates, mapped back exactly (x = n * width - 0.5) whatever the size and aspect ratio, then looked
+    at again as `refine` says (keypoints/refine.py; None: the configs' defaults, refine.PLAIN: one reading). A
+    heat-map model's corners are read inside a window around each peak (keypoints/decode.py)."""
+    return corners_with_confidence(model, images, batch_size, refine)[0]
 
 
-def corners_with_confidence(model, images: list[np.ndarray], batch_size: int = 16) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-    """Corners as predict_corners, and per corner a confidence in [0, 1] from a heat-map model: the share of the
-    heat map's softmax mass within 1.5 cells of the whole map's soft-argmax (a sharp single peak gives 1; a spread or
-    split map, as on pictures without a box, far less: its expectation falls between the bumps). A heat-map model's
-    corners are the soft-argmax within a window around each peak (keypoints/decode.py). None per image for a
-    regressor or an exported model."""
-    with_maps = _with_heatmaps(model)
-    if with_maps is None:
-        return predict_corners(model, images, batch_size), [None] * len(images)
+def corners_with_confidence(model, images: list[np.ndarray], batch_size: int = 16, refine: CornerRefineConfig | None = None,
+                            ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """Corners as predict_corners, and per corner a confidence in [0, 1] from a heat-map model's first reading: the
+    share of the heat map's softmax mass within 1.5 cells of the whole map's soft-argmax (a sharp single peak gives 1;
+    a spread or split map, as on pictures without a box, far less: its expectation falls between the bumps). None per
+    image for a regressor or an exported model."""
+    refine = CornerRefineConfig() if refine is None else refine
+    read = _reader(model)
     _, h, w, _ = model.input_shape
     corners, confidence = [], []
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
         x = np.stack([cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) for img in chunk]).astype(np.float32)
-        pred, maps = with_maps.predict(x, verbose=0)
-        for whole, m, img in zip(pred.reshape(len(chunk), -1, 2), maps, chunk, strict=True):
-            p = local_soft_argmax(m)
-            pts = to_pixels(p, img.shape[1], img.shape[0])
-            conf = peak_mass(m, whole)  # around the whole map's soft-argmax: a split or spread map scores low there
-            if len(p) >= 3:  # the confidences follow their corners into the canonical order
-                canon = canonical_order(pts)
-                conf = conf[[int(np.argmin(np.linalg.norm(pts - c, axis=1))) for c in canon]]
-                pts = canon
+        final, first, conf = refine_corners(read, chunk, x, refine)
+        for i, img in enumerate(chunk):
+            pts = to_pixels(final[i], img.shape[1], img.shape[0])
+            c = None if conf is None else conf[i]
+            if len(pts) >= 3:  # the confidences follow their corners (of the first reading) into the canonical order
+                pts = canonical_order(pts)
+                if c is not None:
+                    seen = to_pixels(first[i], img.shape[1], img.shape[0])
+                    c = c[[int(np.argmin(np.linalg.norm(seen - p, axis=1))) for p in pts]]
             corners.append(pts)
-            confidence.append(conf)
+            confidence.append(c)
     return corners, confidence
+
+
+def _reader(model):
+    """The model as a Reader (keypoints/refine.py): a batch at its input size -> (B, K, 2) normalised corners and
+    (B, K) confidences (None for a regressor)."""
+    with_maps = _with_heatmaps(model)
+    if with_maps is None:
+        def read(x):
+            pred = np.asarray(model.predict(x, verbose=0), np.float64)
+            return pred.reshape(len(x), -1, 2), None
+        return read
+
+    def read_maps(x):
+        pred, maps = with_maps.predict(x, verbose=0)
+        whole = np.asarray(pred, np.float64).reshape(len(x), -1, 2)
+        corners = np.stack([local_soft_argmax(m) for m in maps])
+        return corners, np.stack([peak_mass(m, c) for m, c in zip(maps, whole, strict=True)])  # around the whole map's soft-argmax: a split or spread map scores low there
+    return read_maps
 
 
 _HEATMAP_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -121,7 +128,7 @@ def predict_folder(model_path: str, source: str, out: str, cfg: KeypointsConfig,
     via = []
 
     def flush(chunk: list[tuple[Path, np.ndarray]]) -> None:
-        for (path, rgb), corners in zip(chunk, predict_corners(model, [rgb for _, rgb in chunk], batch_size), strict=True):
+        for (path, rgb), corners in zip(chunk, predict_corners(model, [rgb for _, rgb in chunk], batch_size, cfg.refine), strict=True):
             record = {"image": path.name, "width": rgb.shape[1], "height": rgb.shape[0],
                       "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in corners]}
             write_text_atomic(out_dir / f"{path.stem}.json", json.dumps(record, indent=1) + "\n")
@@ -206,7 +213,7 @@ def evaluate(data: str, out: str, cfg: KeypointsConfig, models: list[str] | None
             model = load_model(src)
             head = "heatmap" if heatmap_model(model) is not None else "regress"
             images = [read_image(p) for p in tqdm(samples.images, desc=f"read ({name})", unit="img", disable=not progress)]
-            predicted = dict(zip(samples.ids, predict_corners(model, images), strict=True))
+            predicted = dict(zip(samples.ids, predict_corners(model, images, refine=cfg.refine), strict=True))
         else:
             predicted = corners_by_stem(src, cfg.model.num_keypoints, cfg.label)
         rows, skipped = _score(samples, predicted)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from tasks.record import TaskRecord, imports, lazy
 
 
-def _infer(model, images):
-    """Per image (corners (4, 2) canonical order, per-corner confidence (4,) or None for a regressor)."""
+def _infer(model, images, refine=None):
+    """Per image (corners (4, 2) canonical order, per-corner confidence (4,) or None for a regressor); `refine`: a
+    configs.CornerRefineConfig (None: its defaults)."""
     from keypoints.results import corners_with_confidence
 
-    corners, confidence = corners_with_confidence(model, images)
+    corners, confidence = corners_with_confidence(model, images, refine=refine)
     return list(zip(corners, confidence, strict=True))
 
 

@@ -299,7 +299,7 @@ def read_gates(photo: Photo, models: Models, methods: tuple[str, ...], cfg: Volu
     """The corner model's corners and confidence, the geometry checks, and the fill model's answer where they hold."""
     seconds = {} if seconds is None else seconds
     t = time.perf_counter()
-    corners, confidence = registry.get("keypoints").infer(models.keypoints, [photo.rgb])[0]
+    corners, confidence = registry.get("keypoints").infer(models.keypoints, [photo.rgb], refine=cfg.corner_refine)[0]
     seconds["keypoints"] = time.perf_counter() - t
     gates = Gates(corners, confidence)
     h, w = photo.rgb.shape[:2]

@@ -15,6 +15,7 @@ from data.images import write_image
 from data.via import read_via, write_via
 from keypoints.data import list_samples, load_resized_np, make_dataset, to_normalised, to_pixels
 from keypoints.model import WeightsError, build_model, freeze_backbone, layer_table, unfreeze_from
+from keypoints.refine import PLAIN
 from keypoints.results import predict_corners
 from keypoints.tf_data import load_resized
 from tests.reference import screen_clockwise
@@ -118,7 +119,7 @@ def test_predictions_map_back_exactly_on_non_square_images():
     dense.set_weights([np.zeros_like(kernel), target])  # a model that always answers `target`
     for h, w in ((480, 640), (1080, 1920), (300, 200)):
         img = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
-        got = predict_corners(model, [img])[0]
+        got = predict_corners(model, [img], refine=PLAIN)[0]  # one reading: a second look in a window moves a constant answer
         assert np.allclose(got, to_pixels(target.reshape(4, 2), w, h), atol=1e-3)
 
 
