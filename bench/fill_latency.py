@@ -2,7 +2,9 @@
 baseline) and on onnxruntime (`nie fill --backend onnx`, the models exported with `nie export --format onnx`).
 
 Each scene goes through volume.chain.run_photo one at a time, as on a packing line: keypoints, depth,
-classifier, then the geometry. Also timed: the geometry alone with ground-truth inputs (`--oracle`).
+classifier, then the geometry; the corners with their default second looks (keypoints/refine.py), and on Keras also
+read once (`corner_refine.flip=false corner_refine.zoom_passes=0`). Also timed: the geometry alone with ground-truth
+inputs (`--oracle`).
 Scenes: 256 x 192, freshly generated. Goal: onnxruntime at least 2x faster end to end, at most 100 ms.
 
 Run: `.venv/bin/python bench/fill_latency.py [--n 24] [--repeats 3]`. Writes bench/results/fill_latency.{json,md}.
@@ -28,6 +30,7 @@ import configs  # noqa: E402
 from data.images import read_image  # noqa: E402
 from data.synth.generate import generate  # noqa: E402
 from deploy.export import export_model  # noqa: E402
+from deploy.onnx_model import onnx_runner  # noqa: E402
 from volume.chain import load_models, make_photo, meta_beside, run_photo  # noqa: E402
 
 
@@ -40,10 +43,11 @@ def main() -> None:
     data = Path(tempfile.mkdtemp()) / "ds"
     generate(data, args.n, 4242, configs.SynthConfig(), progress=False)
     cfg = configs.VolumeConfig()
+    once = configs.VolumeConfig(corner_refine=configs.CornerRefineConfig(flip=False, zoom_passes=0))
     onnx_dir = data.parent / "onnx"
     for task in ("keypoints", "depth", "classifier"):
         export_model(Path(args.models) / f"{task}.keras", "onnx", onnx_dir / f"{task}.onnx")
-    backends = {"keras": load_models(args.models), "onnx": load_models(onnx_dir, backend="onnx")}
+    backends = {"keras": load_models(args.models), "onnx": load_models(onnx_dir, runner=onnx_runner())}
     meta = meta_beside(data / "images")
     photos = [make_photo(p, read_image(p), meta, cfg, None) for p in sorted((data / "images").iterdir())]
     for models in backends.values():
@@ -52,9 +56,9 @@ def main() -> None:
     for _ in range(args.repeats):
         per: dict[str, list[float]] = {}
         for photo in photos:
-            for name, models in backends.items():
+            for name, models, c in [*((n, m, cfg) for n, m in backends.items()), ("once", backends["keras"], once)]:
                 t0 = time.perf_counter()
-                r = run_photo(photo, models, cfg, ("metric",))
+                r = run_photo(photo, models, c, ("metric",))
                 r.seconds["end to end"] = time.perf_counter() - t0
                 for k, v in r.seconds.items():
                     per.setdefault(f"{name}: {k}", []).append(v * 1000)
@@ -65,12 +69,14 @@ def main() -> None:
             stages.setdefault(k, []).append(statistics.median(v))
     med = {k: round(statistics.median(v), 1) for k, v in stages.items()}
     ratio = {k: round(med[k.replace("onnx:", "keras:")] / v, 2) for k, v in med.items() if k.startswith("onnx:")}
+    once_rows = {k[6:]: v for k, v in med.items() if k.startswith("once: ") and k[6:] in ("keypoints", "end to end")}
     result = {"machine": machine(), "images": len(photos), "ms_per_image": med, "speedup_onnx_over_keras": ratio,
               "goal": "onnxruntime >= 2x Keras end to end, <= 100 ms per 256 x 192 image"}
     lines = [f"# Fill latency\n\n{result['machine']}; shipped models; 256 x 192 scenes, one at a time; "
              f"medians over {len(photos)} images and {args.repeats} runs.\n", "| stage | Keras ms (baseline) | onnxruntime ms | speed-up |",
              "|---|---|---|---|"]
     lines += [f"| {k[6:]} | {med['keras: ' + k[6:]]} | {med[k]} | {ratio[k]} |" for k in ratio]
+    lines += [f"| {k}, corners read once | {v} | | |" for k, v in once_rows.items()]
     lines += [f"| geometry alone, oracle inputs | {med['geometry alone, oracle inputs']} | | |"]
     md = "\n".join(lines) + "\n"
     save("fill_latency", result, md)
