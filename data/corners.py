@@ -20,3 +20,11 @@ def canonical_order(points: np.ndarray) -> np.ndarray:
     ordered = pts[np.argsort(angles, kind="stable")]
     start = int(np.argmin(ordered.sum(axis=1)))
     return np.roll(ordered, -start, axis=0)
+
+
+def match_order(reference: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """`points` in the order of `reference` (both (N, 2), the same corners seen twice): clockwise, at the cyclic
+    shift nearest to it (the smallest summed distance). A mirrored picture's corners come back counter-clockwise,
+    and a canonical start flips on a near-diamond box: this undoes both."""
+    pts = canonical_order(points)
+    return min((np.roll(pts, s, axis=0) for s in range(len(pts))), key=lambda p: float(np.linalg.norm(p - reference, axis=1).sum()))

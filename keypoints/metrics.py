@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.corners import canonical_order
+from data.corners import canonical_order, match_order
 
 METRIC_NAMES = ("mean_px", "mean_pct_diag", "iou", "pck_05", "mean_px_any_start", "mean_pct_diag_any_start")
 
@@ -100,9 +100,8 @@ def corner_errors(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
 def corner_errors_any_start(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Corner distances (pixels) at the best cyclic shift of the predicted order: the error that does not count a
     canonical start that flipped (a near-diamond box, whose two top corners almost tie on x + y)."""
-    p, t = canonical_order(pred), canonical_order(truth)
-    shifts = [np.linalg.norm(np.roll(p, s, axis=0) - t, axis=1) for s in range(len(p))]
-    return min(shifts, key=lambda e: float(e.mean()))
+    t = canonical_order(truth)
+    return np.linalg.norm(match_order(t, pred) - t, axis=1)
 
 
 def keypoint_metrics(pred: np.ndarray, truth: np.ndarray, image_wh: tuple[int, int]) -> dict[str, float]:

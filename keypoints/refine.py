@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from configs import CornerRefineConfig
-from data.corners import canonical_order
+from data.corners import canonical_order, match_order
 
 PLAIN = CornerRefineConfig(flip=False, zoom_passes=0)  # one reading of the whole picture, as the model was trained
 
@@ -53,13 +53,6 @@ def from_window(points: np.ndarray, window: tuple[float, float, float]) -> np.nd
     """Normalised window coordinates -> normalised picture coordinates."""
     left, top, share = window
     return np.asarray(points, np.float64) * share + np.array([left, top])
-
-
-def match_order(reference: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """`points` in the order of `reference` (both (K, 2), the same corners seen twice): clockwise, at the cyclic
-    shift nearest to it. A mirrored picture's corners come back counter-clockwise and from another start."""
-    pts = canonical_order(points)
-    return min((np.roll(pts, s, axis=0) for s in range(len(pts))), key=lambda p: float(np.linalg.norm(p - reference, axis=1).sum()))
 
 
 def read_both_ways(read: Reader, x: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

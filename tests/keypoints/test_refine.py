@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from configs import ConfigError, CornerRefineConfig, KeypointsConfig, apply_overrides, validate
-from keypoints.refine import PLAIN, cut_window, from_window, match_order, refine, zoom_window
+from data.corners import match_order
+from keypoints.refine import PLAIN, cut_window, from_window, refine, zoom_window
 
 TRUTH = np.array([[100.3, 80.7], [300.2, 95.1], [290.6, 250.4], [110.9, 230.2]])  # picture pixels, clockwise
 
