@@ -57,3 +57,32 @@ def test_ship_models_takes_another_run_and_refuses_a_malformed_one(tmp_path, cap
             ship_models.main(["--out", str(tmp_path / "out2"), "--run", bad])
         assert err.value.code == 2 and "expected TASK=PATH" in capsys.readouterr().err
     assert not (tmp_path / "out2").exists()
+
+
+def test_average_models_is_the_weighted_mean_and_refuses_what_does_not_average(tmp_path, capsys):
+    from scripts import average_models
+    from training.model_files import average_weights
+
+    a, b = build_model(_cfg()), build_model(_cfg())
+    b.set_weights([w + np.random.default_rng(i).normal(0, 0.1, w.shape).astype(w.dtype) for i, w in enumerate(b.get_weights())])
+    a.save(tmp_path / "a.keras")
+    b.save(tmp_path / "b.keras")
+    assert average_models.main(["--out", str(tmp_path / "soup.keras"), str(tmp_path / "a.keras"), str(tmp_path / "b.keras"),
+                                "--weights", "3", "1"]) == 0
+    soup = load_model(tmp_path / "soup.keras")
+    assert len(soup.get_weights()) == len(a.get_weights())
+    for s, wa, wb in zip(soup.get_weights(), a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(s, 0.75 * wa + 0.25 * wb, rtol=1e-6, atol=1e-7)
+    assert any(not np.allclose(wa, wb) for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True))
+    before = (tmp_path / "soup.keras").read_bytes()
+    with pytest.raises(FileExistsError, match="nothing is overwritten"):
+        average_weights([tmp_path / "a.keras", tmp_path / "b.keras"], tmp_path / "soup.keras")
+    assert (tmp_path / "soup.keras").read_bytes() == before
+    build_model(_cfg("model.alpha=0.5")).save(tmp_path / "other.keras")
+    assert average_models.main(["--out", str(tmp_path / "bad.keras"), str(tmp_path / "a.keras"), str(tmp_path / "other.keras")]) == 2
+    assert "architecture differs" in capsys.readouterr().err
+    assert average_models.main(["--out", str(tmp_path / "bad.keras"), str(tmp_path / "a.keras")]) == 2
+    assert "at least two" in capsys.readouterr().err
+    assert average_models.main(["--out", str(tmp_path / "bad.keras"), str(tmp_path / "a.keras"), str(tmp_path / "b.keras"),
+                                "--weights", "1"]) == 2
+    assert not (tmp_path / "bad.keras").exists() and not list(tmp_path.glob(".*tmp*"))
