@@ -3,9 +3,9 @@
     python -m scripts.average_models --out runs/fillnet/soup.keras models/fillnet.keras runs/fillnet/ft_r24k/best.keras
     python -m scripts.average_models --out soup.keras a.keras b.keras --weights 2 1
 
-Fine-tunings of one model, or late epochs of one run, sit close enough that their mean is a model too, and usually
-a better one than either (the shipped fill model is such a mean: models/README.md). Check it on development scenes
-before shipping it (`nie evaluate fill`). Sources are .keras files or run folders (their best.keras); the output
+Fine-tunings of one model, or late epochs of one run, sit close enough that their mean is a model too, sometimes a
+better one than either; often not (for the fill model on 2026-11-28 every average tried was worse than the best
+fine-tune alone: the README's Fill results). Check it on development scenes before shipping it (`nie evaluate fill`). Sources are .keras files or run folders (their best.keras); the output
 must not exist: nothing is overwritten.
 """
 

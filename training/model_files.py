@@ -46,8 +46,8 @@ def strip_optimizer(source: str | os.PathLike, out: str | os.PathLike) -> Path:
 
 def average_weights(sources: list[str | os.PathLike], out: str | os.PathLike, weights: list[float] | None = None) -> Path:
     """Writes one model whose every weight is the (weighted) mean of the same weight in `sources` (a model soup):
-    models fine-tuned from one start, or epochs of one run, usually answer better averaged than any one of them,
-    at the cost of one model. BatchNorm's moving statistics are averaged like the rest.
+    models fine-tuned from one start, or epochs of one run, sometimes answer better averaged than any one of them, at
+    the cost of one model (measure it: scripts/average_models.py). BatchNorm's moving statistics are averaged like the rest.
 
     The sources must share the architecture weight for weight; `out` is written atomically and must not exist
     (nothing is overwritten). Import the task's package first, so its custom objects are registered.
@@ -64,13 +64,15 @@ def average_weights(sources: list[str | os.PathLike], out: str | os.PathLike, we
     if len(weights) != len(sources) or min(weights) < 0 or sum(weights) <= 0:
         raise ValueError(f"need one weight >= 0 per model ({len(sources)}), not all zero; got {weights}")
     first = load_model(sources[0])
-    total = [w.astype("float64") * weights[0] for w in first.get_weights()]
+    own = first.get_weights()
+    total = [w.astype("float64") * weights[0] for w in own]
     for source, weight in zip(sources[1:], weights[1:], strict=True):
         theirs = load_model(source).get_weights()
         if len(theirs) != len(total) or any(a.shape != b.shape for a, b in zip(theirs, total, strict=True)):
             raise ValueError(f"{source}: its architecture differs from {sources[0]}'s; only models of one config average")
         total = [t + weight * w for t, w in zip(total, theirs, strict=True)]
-    first.set_weights([(t / sum(weights)).astype(w.dtype) for t, w in zip(total, first.get_weights(), strict=True)])
+    norm = sum(weights)
+    first.set_weights([(t / norm).astype(w.dtype) for t, w in zip(total, own, strict=True)])
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model_atomic(first, out)
     return out
