@@ -4,8 +4,8 @@
     python -m scripts.ship_models --out DIR --run keypoints=runs/keypoints/gpu_gpu   # another run (a file or a run folder)
 
 Reads the model of each shipped run (`SHIPPED`: the best epoch of runs/keypoints/banks16k, runs/depth/depth,
-runs/classifier/classifier, the best epoch of runs/fillnet/ft_r24k); models/README.md lists the commands that make
-those runs.
+runs/classifier/classifier, and runs/fillnet/soup_r36k.keras: the mean of the best epochs of runs/fillnet/ft_r24k and
+ft_r36k, `python -m scripts.average_models`); models/README.md lists the commands that make those runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SHIPPED = {"keypoints": "keypoints/banks16k/best.keras", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/ft_r24k/best.keras"}
+SHIPPED = {"keypoints": "keypoints/banks16k/best.keras", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/soup_r36k.keras"}
 
 
 def main(argv: list[str] | None = None) -> int:
