@@ -693,9 +693,10 @@ def fillnet_robust() -> FillnetConfig:
 @preset("fillnet")
 def fillnet_robust36k() -> FillnetConfig:
     """The fill model shipped on 2026-11-27 (and, fine-tuned with it on corners read with the second looks, then averaged
-    with its own further fine-tune on 36,000 such scenes, since 2026-11-28: models/README.md): fillnet_robust's model fine-tuned on 36,000 scenes (mix36k = mix8k + mix16k
-    + mix12k_b, the corner model's corners of all of them), 8 epochs at learning rate 5e-4, 30 % of the draws blurred
-    and JPEG-compressed, decoded scenes held in 6 GiB; otherwise as fillnet_wide24k.
+    with its own further fine-tune on 36,000 such scenes, since 2026-11-28: models/README.md): fillnet_robust's model
+    fine-tuned on 36,000 scenes (mix36k = mix8k + mix16k + mix12k_b, the corner model's corners of all of them), 8 epochs
+    at learning rate 5e-4, 30 % of the draws blurred and JPEG-compressed, decoded scenes held in 6 GiB; otherwise as
+    fillnet_wide24k.
 
     Command: `nie synth --out datasets/mix12k_b --n 12000 --seed 7 closed_prob=0.15 no_box_prob=0.1`, its corners
              (`nie predict keypoints`), `python -m scripts.merge_datasets --out datasets/mix36k datasets/mix8k

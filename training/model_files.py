@@ -47,7 +47,8 @@ def strip_optimizer(source: str | os.PathLike, out: str | os.PathLike) -> Path:
 def average_weights(sources: list[str | os.PathLike], out: str | os.PathLike, weights: list[float] | None = None) -> Path:
     """Writes one model whose every weight is the (weighted) mean of the same weight in `sources` (a model soup):
     models fine-tuned from one start, or epochs of one run, sometimes answer better averaged than any one of them, at
-    the cost of one model, and often not (measure it: scripts/average_models.py; the shipped fill model is one such mean). BatchNorm's moving statistics are averaged like the rest.
+    the cost of one model, and often not (measure it: scripts/average_models.py; the shipped fill model is one such
+    mean). BatchNorm's moving statistics are averaged like the rest.
 
     The sources must share the architecture weight for weight; `out` is written atomically and must not exist
     (nothing is overwritten). Import the task's package first, so its custom objects are registered.
