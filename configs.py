@@ -86,6 +86,7 @@ class SynthConfig:
     depth_scale: float = 1000.0  # depth PNG units per metre (1000 = mm)
     # textures
     scenes_per_bank: int = 0  # a new bank of 50 textures every this many scenes (training sets: 200); 0 = the seed's one bank for all
+    fill_grid: int = 10  # cells per side of each open scene's fill grid in fill_grids.npz (the fill model's model.grid_head: (size - 2 margin) / 8); 0 = none
     label_rule: LabelRule = field(default_factory=LabelRule)
     workers: int = 0  # processes; 0 = all cores
 
@@ -261,6 +262,7 @@ class FillnetModelConfig:
     head_units: int = 128  # hidden units after joining the pose numbers, 8..2048
     dropout: float = 0.1  # head dropout, 0..0.9
     open_head: bool = True  # a third output: is there an open box behind the corners (learned from closed boxes and box-free scenes)
+    grid_head: bool = False  # more outputs after the open head: the fill cell by cell on a (size - 2 margin) / 8 grid over the rim (learned from <data>/fill_grids.npz: scripts/fill_grids.py); needs open_head
 
 
 @dataclass
@@ -288,6 +290,7 @@ class FillnetConfig:
     model: FillnetModelConfig = field(default_factory=FillnetModelConfig)
     overfill_weight: float = 0.1  # weight of the overfill cross-entropy beside the fill L1, >= 0
     open_weight: float = 0.2  # weight of the open-box cross-entropy (model.open_head), >= 0
+    grid_weight: float = 0.5  # weight of the cell-by-cell fill L1 (model.grid_head), >= 0
     init: str = ""  # a trained .keras file to start from; "" = fresh weights
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30, learning_rate=2e-3))
 
@@ -869,6 +872,7 @@ LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "degrade_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "corners_from_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "scenes_per_bank": (lambda v: v >= 0, "0 (one bank) or more"),
+    "fill_grid": (lambda v: 0 <= v <= 64, "in 0..64"),
     "zoom_passes": (lambda v: 0 <= v <= 3, "in 0..3"),
     "zoom_margin": (lambda v: 0 <= v <= 2, "in [0, 2]"),
     "max_zoom": (lambda v: 1 <= v <= 16, "in [1, 16]"),
@@ -885,6 +889,8 @@ def validate(cfg: Any, prefix: str = "") -> None:
             ok, text = LIMITS[f.name]
             if not ok(value):
                 raise ConfigError(f"{prefix}{f.name} must be {text}, got {value}")
+    if getattr(cfg, "grid_head", False) and not getattr(cfg, "open_head", True):
+        raise ConfigError(f"{prefix}grid_head needs {prefix}open_head (its outputs come after the open head's)")
     if getattr(cfg, "schedule", None) == "time" and getattr(cfg, "time_limit_min", 0) <= 0:
         raise ConfigError(f"{prefix}schedule=time needs {prefix}time_limit_min > 0 (the minutes the learning-rate decay spans)")
 

@@ -58,6 +58,11 @@ class DatasetPaths:
     def classes(self) -> Path:
         return self.root / "classes"
 
+    @property
+    def fill_grids(self) -> Path:
+        """Synthetic scenes' fill grids (data/fill_grids.py), for the fill model's grid head; optional."""
+        return self.root / "fill_grids.npz"
+
     def image_files(self) -> list[Path]:
         """Image files under images/, sorted by name."""
         if not self.images.is_dir():

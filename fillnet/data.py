@@ -3,7 +3,10 @@
 Per element: the photo (decoded once, kept in memory when it fits; in training, `data.nonsense_prob` of the draws
 swap it for noise, a gradient or a flat colour: no open box; `data.degrade_prob` blur it and compress it as JPEG) -> corners jittered as the corner model errs, or the corner model's own corners of this photo (training,
 `data.corners_from`) -> rectified opening + pose numbers (fillnet/rectify.py) -> flips that carry the pose numbers along,
-colour jitter -> (model input (size, size, 8), target (fill, overfill, open)). A keras.utils.PyDataset: any backend.
+colour jitter -> (model input (size, size, 8), target (fill, overfill, open)). With the grid head (`model.grid_head`)
+the target goes on with (grid known 0/1, the fill grid as the square shows it, mirrored with it), from
+<data>/fill_grids.npz (scripts/fill_grids.py); known where the corners drawn are the true ones, jittered or found.
+A keras.utils.PyDataset: any backend.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ import numpy as np
 from configs import FillnetConfig
 from data.box_pose import GeometryError
 from data.corners import canonical_order
+from data.fill_grids import read_fill_grids
 from data.images import read_image
 from data.layout import DatasetPaths, read_meta
 from data.splits import train_valid
 from data.via import corners_by_stem
-from fillnet.rectify import model_input, rectify
+from fillnet.rectify import grid_cells, grid_in_square, model_input, rectify_with_order
 from training.batches import CachedLoads, IndexedBatches, task_batches
 from training.colour_jitter import colour_jitter_np
 
@@ -41,12 +45,14 @@ class Scenes:
     overfill: list[bool] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     open: list[bool] = field(default_factory=list)  # False: a closed box or a box-free scene (its would-be rim corners)
+    grids: list[np.ndarray | None] = field(default_factory=list)  # fill grids (<data>/fill_grids.npz), None where unknown
 
     FIELDS = ("ids", "images", "corners", "K", "lwh", "fill", "overfill")
 
     def subset(self, keep: list[bool]) -> Scenes:
         pick = [i for i, k in enumerate(keep) if k]
-        return Scenes(*([getattr(self, f)[i] for i in pick] for f in self.FIELDS), skipped=[], open=[self.open[i] for i in pick])
+        return Scenes(*([getattr(self, f)[i] for i in pick] for f in self.FIELDS), skipped=[], open=[self.open[i] for i in pick],
+                      grids=[self.grids[i] for i in pick])
 
 
 def list_scenes(source: str | os.PathLike, with_closed: bool = True) -> Scenes:
@@ -57,6 +63,7 @@ def list_scenes(source: str | os.PathLike, with_closed: bool = True) -> Scenes:
     if not paths.meta.is_file():
         raise FileNotFoundError(f"{source}: no meta.jsonl (the fill model learns from scenes with a known fill: nie synth)")
     scenes = Scenes()
+    grids = read_fill_grids(paths.fill_grids)
     for row in read_meta(paths.meta):
         name = Path(str(row.get("image", f"{row.get('id', '?')}.png"))).name
         is_open = row.get("open", True) is not False
@@ -79,6 +86,7 @@ def list_scenes(source: str | os.PathLike, with_closed: bool = True) -> Scenes:
         scenes.fill.append(float(row["fill"]) if is_open else 0.0)
         scenes.overfill.append(bool(row.get("overfill", False)) and is_open)
         scenes.open.append(is_open)
+        scenes.grids.append(grids.get(scenes.ids[-1]) if is_open else None)
     return scenes
 
 
@@ -102,6 +110,21 @@ def flip(opening: np.ndarray, pose: np.ndarray, horizontal: bool, vertical: bool
     if vertical:
         opening, pose[1] = opening[::-1], -pose[1]
     return np.ascontiguousarray(opening), pose
+
+
+def same_corners(found: np.ndarray, true: np.ndarray, shape: tuple[int, ...], within: float = 0.05) -> bool:
+    """Whether corners found (canonical order) are the true ones, corner by corner, within `within` of the photo's
+    diagonal: then a fill grid in the true corners' frame holds for the square they rectify to."""
+    return bool(np.linalg.norm(found - true, axis=1).max() <= within * math.hypot(shape[0], shape[1]))
+
+
+def flip_grid(grid: np.ndarray, horizontal: bool, vertical: bool) -> np.ndarray:
+    """A fill grid as the square shows it, mirrored as `flip` mirrors the opening."""
+    if horizontal:
+        grid = grid[:, ::-1]
+    if vertical:
+        grid = grid[::-1]
+    return np.ascontiguousarray(grid)
 
 
 def degrade(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -167,19 +190,30 @@ class FillSamples:
             rgb, target = nonsense_picture(rgb.shape, rng), np.zeros(3, np.float32)  # the scene's corners on a picture without a box
         if self.training and d.degrade_prob > 0 and rng.uniform() < d.degrade_prob:
             rgb = degrade(rgb, rng)
+        grid = s.grids[i] if target[2] > 0 else None  # a nonsense picture has no grid either
         predicted = self.predicted[i]
         if predicted is not None and (not self.training or rng.uniform() < d.corners_from_prob):  # validation: always
             corners = predicted  # the corners nie fill will meet: its errors on open boxes, its quads on anything else
+            if not same_corners(predicted, s.corners[i], rgb.shape):
+                grid = None  # another first corner (or a corner far off): the grid's frame is not the square's
         elif self.training and d.augment and d.corner_jitter_px > 0:
             corners = jitter_corners(corners, rgb.shape[1], rgb.shape[0], d.corner_jitter_px, rng)
         try:
-            opening, pose = rectify(rgb, corners, s.K[i], s.lwh[i], d.size, d.margin)
+            opening, pose, l_first = rectify_with_order(rgb, corners, s.K[i], s.lwh[i], d.size, d.margin)
         except GeometryError:  # a jitter that no pose fits: the exact corners instead
-            opening, pose = rectify(rgb, s.corners[i], s.K[i], s.lwh[i], d.size, d.margin)
+            opening, pose, l_first = rectify_with_order(rgb, s.corners[i], s.K[i], s.lwh[i], d.size, d.margin)
         x = opening.astype(np.float32)
+        if grid is not None:
+            grid = grid_in_square(grid, l_first)
         if self.training and d.augment:
-            x, pose = flip(x, pose, rng.uniform() < 0.5, rng.uniform() < 0.5)
+            horizontal, vertical = rng.uniform() < 0.5, rng.uniform() < 0.5
+            x, pose = flip(x, pose, horizontal, vertical)
+            grid = None if grid is None else flip_grid(grid, horizontal, vertical)
             x = colour_jitter_np(x[None], rng, brightness=0.1, contrast=0.2, saturation=0.2, hue=0.03, value_range=255.0)[0]
+        if self.cfg.model.grid_head:
+            cells = grid_cells(d.size, d.margin)
+            known = grid is not None and grid.shape == (cells, cells)
+            target = np.concatenate([target, [float(known)], grid.ravel() if known else np.zeros(cells * cells)]).astype(np.float32)
         return model_input(x, pose).astype(TRANSFER_DTYPE), target
 
 
@@ -202,11 +236,27 @@ def _corners_file(path: str, mtime_ns: int) -> dict[str, np.ndarray]:
     return corners_by_stem(path)
 
 
+def _check_grids(cfg: FillnetConfig, scenes: Scenes) -> None:
+    """The grid head needs fill grids of its own size for the training scenes."""
+    cells = grid_cells(cfg.data.size, cfg.data.margin)
+    shapes = {g.shape for g in scenes.grids if g is not None}
+    if not shapes:
+        raise ValueError("model.grid_head: no fill grids for these scenes (fill_grids.npz beside meta.jsonl: nie synth writes "
+                         f"it; for a dataset made before, python -m scripts.fill_grids --data DATASET --grid {cells} and "
+                         "the dataset's nie synth settings)")
+    if shapes != {(cells, cells)}:
+        raise ValueError(f"model.grid_head: fill_grids.npz holds {' and '.join(f'{a} x {b}' for a, b in sorted(shapes))} grids; "
+                         f"this model needs {cells} x {cells} (python -m scripts.fill_grids --grid {cells})")
+
+
 def make_dataset(cfg: FillnetConfig, scenes: Scenes, training: bool, seed: int | None = None) -> IndexedBatches:
-    """Batches of (model input (B, size, size, 8), target (B, 3) = fill, overfill, open)."""
+    """Batches of (model input (B, size, size, 8), target (B, 3) = fill, overfill, open; with the grid head (B, 4 + G * G)
+    = those, grid known, the grid)."""
     if not scenes.ids:
         raise ValueError("no scenes to load")
     seed = cfg.train.seed if seed is None else seed
+    if cfg.model.grid_head and training:
+        _check_grids(cfg, scenes)
     h, w = read_image(scenes.images[0]).shape[:2]
     cache = len(scenes.ids) * h * w * 3 / 2**20 <= cfg.data.cache_mb
     predicted = predicted_corners(cfg, scenes)

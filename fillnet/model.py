@@ -5,15 +5,21 @@ Input (size, size, 8): the opening in [0, 255] and the 5 pose numbers as constan
 Output (3,): fill in [0, 1] (a sigmoid), the overfill logit and the open-box logit (`model.open_head`; a closed box or
 no box behind the corners: nie fill says no_box). Without the open head (models trained before it) the output is
 (2,). The open head is built last, so a model without it is a prefix of one with it, weight for weight, and
-`init=` starts the new head from such a model (training/model_files.py).
+`init=` starts the new head from such a model (training/model_files.py). The grid head (`model.grid_head`) adds
+G x G more outputs after those: the fill cell by cell over the rim (data/synth/fill_grid.py), a denser lesson than
+one number per picture, and a picture of where the content lies. It branches off inside the CNN, so `init=` matches
+a model without it by layer names, and the head starts fresh.
 """
 
 from __future__ import annotations
+
+import math
 
 import keras
 from keras import layers, ops
 
 from configs import FillnetConfig
+from fillnet.rectify import GRID_STRIDE, grid_cells
 
 PACKAGE = "nie_fillnet"
 
@@ -45,6 +51,7 @@ def build_model(cfg: FillnetConfig) -> keras.Model:
     inputs = keras.Input((size, size, 8), name="opening_and_pose")
     image, pose = SplitPose(name="split")(inputs)
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(image)
+    levels = []
     for i, width in enumerate(cfg.model.widths):
         x = layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, name=f"conv{i}a")(x)
         x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}a")(x)
@@ -52,6 +59,7 @@ def build_model(cfg: FillnetConfig) -> keras.Model:
         x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i}b")(x)
         x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}b")(x)
         x = layers.ReLU(name=f"relu{i}b")(x)
+        levels.append(x)
     x = layers.Concatenate(name="join")([layers.GlobalAveragePooling2D(name="pool")(x), layers.Flatten(name="flat")(
         layers.MaxPooling2D(pool_size=x.shape[1:3], name="max")(x)), layers.Dense(32, activation="relu", name="pose")(pose)])
     x = layers.Dropout(cfg.model.dropout, name="dropout")(x)
@@ -61,4 +69,19 @@ def build_model(cfg: FillnetConfig) -> keras.Model:
     if cfg.model.open_head:
         is_open = layers.Dense(1, name="open_logit", dtype="float32")(x)
         out = layers.Concatenate(name="fill_and_open", dtype="float32")([out, is_open])
+    if cfg.model.grid_head:
+        out = layers.Concatenate(name="with_grid", dtype="float32")([out, grid_head(cfg, levels)])
     return keras.Model(inputs, out, name="nie_fillnet")
+
+
+def grid_head(cfg: FillnetConfig, levels: list) -> keras.KerasTensor:
+    """(B, G * G): the fill cell by cell over the rim (rows along the square's y), read from the stride-8 level; the
+    cells of the margin around the rim are cropped off."""
+    cells = grid_cells(cfg.data.size, cfg.data.margin)
+    level = int(math.log2(GRID_STRIDE)) - 1
+    if len(levels) <= level:
+        raise ValueError(f"model.grid_head needs at least {level + 1} levels in model.widths")
+    g = layers.Conv2D(32, 3, padding="same", activation="relu", name="grid_conv")(levels[level])
+    g = layers.Conv2D(1, 1, name="grid_cells", dtype="float32")(g)
+    g = layers.Cropping2D(cfg.data.margin // GRID_STRIDE, name="grid_crop")(g)
+    return layers.Reshape((cells * cells,), name="grid_flat", dtype="float32")(g)

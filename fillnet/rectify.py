@@ -16,6 +16,7 @@ import numpy as np
 from data.box_pose import box_frame
 
 POSE_NUMBERS = ("camera_x", "camera_y", "camera_height", "box_height", "aspect")
+GRID_STRIDE = 8  # px of the rectified square per cell of the fill grid (the CNN level the grid head reads)
 
 
 def square_corners(size: int, margin: int, l_first: bool) -> np.ndarray:
@@ -38,11 +39,33 @@ def pose_numbers(frame, lwh: tuple[float, float, float]) -> np.ndarray:
 def rectify(rgb: np.ndarray, corners: np.ndarray, K: np.ndarray, lwh: tuple[float, float, float], size: int = 96,
             margin: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """(opening uint8 (size, size, 3), pose numbers (5,)) of one photo; GeometryError when no pose fits."""
+    opening, pose, _ = rectify_with_order(rgb, corners, K, lwh, size, margin)
+    return opening, pose
+
+
+def rectify_with_order(rgb: np.ndarray, corners: np.ndarray, K: np.ndarray, lwh: tuple[float, float, float], size: int = 96,
+                       margin: int = 8) -> tuple[np.ndarray, np.ndarray, bool]:
+    """rectify's (opening, pose numbers) and whether the corners' first edge (corner 0 -> 1) is L (then it runs along
+    the square's x, else along its y)."""
     corners = np.asarray(corners, np.float64)
     frame = box_frame(corners, np.asarray(K, np.float64), lwh)
     homography = cv2.getPerspectiveTransform(corners.astype(np.float32), square_corners(size, margin, frame.l_first))
     opening = cv2.warpPerspective(rgb, homography, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return opening, pose_numbers(frame, lwh)
+    return opening, pose_numbers(frame, lwh), bool(frame.l_first)
+
+
+def grid_cells(size: int, margin: int) -> int:
+    """Cells per side of the fill grid over the rim (model.grid_head): the CNN's stride-8 cells between the margins."""
+    if margin % GRID_STRIDE or (size - 2 * margin) % GRID_STRIDE or size <= 2 * margin:
+        raise ValueError(f"model.grid_head needs data.margin and data.size - 2 x data.margin to be multiples of {GRID_STRIDE} "
+                         f"(got size {size}, margin {margin})")
+    return (size - 2 * margin) // GRID_STRIDE
+
+
+def grid_in_square(grid: np.ndarray, l_first: bool) -> np.ndarray:
+    """A fill grid in the corners' frame (rows from corner 0 towards 3, data/synth/fill_grid.py) as the rectified
+    square shows it (rows along its y): the same when the first edge runs along x, else transposed."""
+    return grid if l_first else grid.T
 
 
 def model_input(opening: np.ndarray, pose: np.ndarray) -> np.ndarray:

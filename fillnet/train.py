@@ -21,7 +21,7 @@ from training.model_files import init_from
 def compile_model(cfg: FillnetConfig, steps_per_epoch: int) -> keras.Model:
     model = init_from(build_model(cfg), cfg.init)
     rate = learning_rate(cfg.train, cfg.train.learning_rate, cfg.train.epochs * steps_per_epoch)
-    model.compile(optimizer=keras.optimizers.Adam(rate), loss=FillLoss(cfg.overfill_weight, cfg.open_weight),
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss=FillLoss(cfg.overfill_weight, cfg.open_weight, cfg.grid_weight),
                   metrics=[fill_mae_pp, *([open_accuracy] if cfg.model.open_head else [])])
     return model
 

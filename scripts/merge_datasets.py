@@ -1,7 +1,7 @@
 """Joins dataset roots (shared/conventions.md section 3) into one new root, for a training on more scenes than one
 `nie synth` run rendered: each source's files get its folder name as a prefix (`mix8k_000000.png`), so ids never
-collide; files are hard-linked (copied where links are impossible); meta.jsonl rows, annotations.json and any VIA
-files of the sources' photos (e.g. `nie predict keypoints`' predictions_via.json, given per source with --via) follow
+collide; files are hard-linked (copied where links are impossible); meta.jsonl rows, annotations.json, fill_grids.npz
+and any VIA files of the sources' photos (e.g. `nie predict keypoints`' predictions_via.json, given per source with --via) follow
 the new names.
 
     python -m scripts.merge_datasets --out datasets/mix24k datasets/mix8k datasets/mix16k \
@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from data.fill_grids import read_fill_grids, write_fill_grids
 from data.layout import DatasetPaths, link_or_copy, read_meta, write_meta
 from data.via import ViaImage, read_via, write_via
 
@@ -59,7 +60,7 @@ def merge(sources: list[Path], out: Path, vias: list[Path] | None = None) -> dic
 
 def _merge_into(root: Path, sources: list[Path], prefixes: list[str], vias: list[Path] | None) -> dict[str, int]:
     dst = DatasetPaths(root)
-    counts, rows, annotations, predicted = {}, [], [], []
+    counts, rows, annotations, predicted, grids = {}, [], [], [], {}
     for src_root, prefix, via in zip(sources, prefixes, vias or [None] * len(sources), strict=True):
         src = DatasetPaths(src_root)
         images = src.image_files()
@@ -84,6 +85,7 @@ def _merge_into(root: Path, sources: list[Path], prefixes: list[str], vias: list
             annotations += [_renamed(v, prefix) for v in read_via(src.annotations)]
         if via is not None:
             predicted += [_renamed(v, prefix) for v in read_via(via)]
+        grids.update({prefixed(prefix, i): g for i, g in read_fill_grids(src.fill_grids).items()})
         counts[prefix] = len(images)
     if rows:
         write_meta(dst.meta, rows)
@@ -91,6 +93,8 @@ def _merge_into(root: Path, sources: list[Path], prefixes: list[str], vias: list
         write_via(dst.annotations, annotations)
     if predicted:
         write_via(root / MERGED_VIA, predicted)
+    if grids:
+        write_fill_grids(dst.fill_grids, grids)
     return counts
 
 

@@ -18,18 +18,26 @@ def init_from(model, init: str):
     """`model` with the weights of the trained model file `init` ("" = unchanged): fine-tuning a shipped model.
 
     The architectures must match weight for weight, or the file's weights must be the first ones of this model's (a
-    head added since, built last: the fill model's open head), which then starts fresh. The input size may differ
-    (the models are convolutional up to a global pooling), so a model shipped at one resolution can be fine-tuned at
-    another.
+    head added since, built last: the fill model's open head), or every layer of the file must be in this model by
+    name with the same weight shapes (a head that branches off inside: the fill model's grid head); what the file
+    lacks starts fresh. The input size may differ (the models are convolutional up to a global pooling), so a model
+    shipped at one resolution can be fine-tuned at another.
     """
     if not init:
         return model
     source = load_model(init)
     theirs, ours = source.get_weights(), model.get_weights()
-    if len(theirs) > len(ours) or any(a.shape != b.shape for a, b in zip(theirs, ours[: len(theirs)], strict=True)):
+    if len(theirs) <= len(ours) and all(a.shape == b.shape for a, b in zip(theirs, ours[: len(theirs)], strict=False)):
+        model.set_weights(theirs + ours[len(theirs) :])
+        return model
+    by_name = {layer.name: layer for layer in model.layers}
+    pairs = [(layer, by_name.get(layer.name)) for layer in source.layers if layer.get_weights()]
+    if not pairs or any(mine is None or [w.shape for w in mine.get_weights()] != [w.shape for w in layer.get_weights()]
+                        for layer, mine in pairs):
         raise ValueError(f"init={init}: its architecture differs from this config's (compare `nie config` with the config "
                          "it was trained with: model.* keys)")
-    model.set_weights(theirs + ours[len(theirs) :])
+    for layer, mine in pairs:
+        mine.set_weights(layer.get_weights())
     return model
 
 

@@ -196,7 +196,7 @@ def oracle_inputs(dataset: str | os.PathLike, photo: Photo) -> tuple[np.ndarray,
 
 
 def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeConfig, methods: tuple[str, ...],
-            measured_depth: bool, learned: tuple[float, float, float] | None = None) -> dict[str, Fill]:
+            measured_depth: bool, learned: tuple | None = None) -> dict[str, Fill]:
     """Fill by each method; GeometryError (a clear message) when the inputs give no geometry.
 
     `learned` is the fill model's (fill, overfill probability, open-box probability); without it (no fillnet model, no intrinsics) the
@@ -216,7 +216,7 @@ def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeCon
     out = {}
     for method in methods:
         if method == "learned" and learned is not None:
-            out[method] = learned_fill(learned[0], learned[1], photo.lwh)
+            out[method] = learned_fill(learned[0], learned[1], photo.lwh, learned[3] if len(learned) > 3 else None)
             out[method].extra.update(_evidence_range(metric, out[method].fill) if photo.K is not None
                                      else {"fill_low": out[method].fill, "fill_high": out[method].fill})
         elif method in ("learned", "metric") and photo.K is not None:
@@ -283,7 +283,7 @@ class Gates:
     quad_error: str | None = None  # the corners make no quadrilateral inside the picture
     box_error: str | None = None  # no box of the given size fits the corners
     uncertain: list[str] = field(default_factory=list)  # check_box's reasons for `uncertain`
-    learned: tuple[float, float, float] | None = None  # the fill model's (fill, overfill, open) where the geometry holds
+    learned: tuple | None = None  # the fill model's (fill, overfill, open, grid or None) where the geometry holds
 
     @property
     def open_probability(self) -> float | None:
@@ -318,12 +318,13 @@ def read_gates(photo: Photo, models: Models, methods: tuple[str, ...], cfg: Volu
 
 
 def _learned(photo: Photo, corners: np.ndarray, models: Models | None, methods: tuple[str, ...],
-             seconds: dict[str, float]) -> tuple[float, float, float] | None:
-    """The fill model's (fill, overfill probability, open-box probability) when the learned method can run."""
+             seconds: dict[str, float]) -> tuple | None:
+    """The fill model's (fill, overfill probability, open-box probability, its grid or None) when the learned method
+    can run."""
     if "learned" not in methods or models is None or models.fillnet is None or photo.K is None:
         return None
     t = time.perf_counter()
-    learned = registry.get("fillnet").infer(models.fillnet, [(photo.rgb, corners, photo.K, photo.lwh)])[0]
+    learned = registry.get("fillnet").infer(models.fillnet, [(photo.rgb, corners, photo.K, photo.lwh)], grids=True)[0]
     seconds["fillnet"] = time.perf_counter() - t
     return learned
 

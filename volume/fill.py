@@ -23,12 +23,13 @@ class Fill:
     extra: dict = field(default_factory=dict)  # scale, seen share, rim inliers, ...
 
 
-def learned_fill(fill: float, overfill_probability: float, lwh: tuple[float, float, float]) -> Fill:
-    """The fill model's answer (fillnet/) as a Fill; its height grid is the flat level the fill amounts to (the model
-    gives no map), as a share of H."""
+def learned_fill(fill: float, overfill_probability: float, lwh: tuple[float, float, float], grid: np.ndarray | None = None) -> Fill:
+    """The fill model's answer (fillnet/) as a Fill; its height grid, as a share of H: the grid head's fill cell by cell
+    (rows along W, columns along L) where the model has one, else the flat level the fill amounts to."""
     L, W, H = lwh
     fill = float(np.clip(fill, 0.0, 1.0))
-    return Fill(fill, (1.0 - fill) * L * W * H * 1000.0, overfill_probability >= 0.5, "learned", np.full((8, 8), fill),
+    heights = np.full((8, 8), fill) if grid is None else np.clip(np.asarray(grid, np.float64), 0.0, 1.0)
+    return Fill(fill, (1.0 - fill) * L * W * H * 1000.0, overfill_probability >= 0.5, "learned", heights,
                 {"overfill_probability": float(overfill_probability)})
 
 

@@ -3,8 +3,8 @@
 Sample i is drawn from a generator seeded with (seed, i) alone and its texture bank from the seed and
 i // scenes_per_bank alone (the seed's one bank by default), so the same seed gives a byte-identical dataset
 whatever the number of workers. Workers write
-their images and depth maps (each atomically); the parent writes annotations.json and meta.jsonl in
-index order at the end.
+their images and depth maps (each atomically); the parent writes annotations.json, fill_grids.npz (each open
+scene's fill cell by cell: data/synth/fill_grid.py) and meta.jsonl in index order at the end.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from tqdm import tqdm
 
 from configs import SynthConfig
 from data.depth_io import write_depth
+from data.fill_grids import write_fill_grids
 from data.images import write_image
 from data.label_rule import label_for
 from data.layout import DatasetPaths, link_or_copy, write_meta
+from data.synth.fill_grid import fill_grid
 from data.synth.render import render, warm_up
 from data.synth.scene import Scene, sample_scene
 from data.synth.textures import TextureBank, make_bank
@@ -86,6 +88,7 @@ def meta_row(sample: Sample, image_id: str, cfg: SynthConfig) -> dict[str, Any]:
 # Workers
 # ----------------------------------------------------------------------------------------------
 _STATE: dict[str, Any] = {}
+_GRID_KEY = "_fill_grid"
 
 
 def _init_worker(cfg: SynthConfig, seed: int, out: str) -> None:
@@ -110,14 +113,17 @@ def _work(index: int) -> dict[str, Any]:
     sample = make_sample(cfg, seed, index, _bank_of(index))
     write_image(out / "images" / f"{image_id}.png", sample.rgb)
     write_depth(out / "depth" / f"{image_id}.png", sample.depth, cfg.depth_scale)
-    return meta_row(sample, image_id, cfg)
+    row = meta_row(sample, image_id, cfg)
+    if cfg.fill_grid and sample.scene.open:
+        row[_GRID_KEY] = fill_grid(sample.scene, cfg.fill_grid)  # taken out of the row before meta.jsonl is written
+    return row
 
 
 def generate(out: str | os.PathLike, n: int, seed: int, cfg: SynthConfig, progress: bool = True) -> dict[str, Any]:
     """Writes n scenes to `out`. Returns a summary (counts, seconds, scenes per second)."""
     out = Path(out)
     paths = DatasetPaths(out)
-    if paths.meta.exists() or paths.annotations.exists():
+    if paths.meta.exists() or paths.annotations.exists() or paths.fill_grids.exists():
         raise FileExistsError(f"{out} already holds a dataset; choose a new --out or remove it first")
     if n < 1:
         raise ValueError("--n must be at least 1")
@@ -152,6 +158,9 @@ def generate(out: str | os.PathLike, n: int, seed: int, cfg: SynthConfig, progre
         via.append(ViaImage(Path(row["image"]).name, img_path.stat().st_size, [region], {}))
         link_or_copy(img_path, paths.classes / cfg.label_rule.usecase / row["label"] / img_path.name)
     write_via(paths.annotations, via)
+    grids = {row["id"]: row.pop(_GRID_KEY) for row in rows if _GRID_KEY in row}
+    if grids:
+        write_fill_grids(paths.fill_grids, grids)
     write_meta(paths.meta, rows)
     n_nok = sum(r["label"] == "NOK" for r in rows)
     return {"n": n, "nok": n_nok, "ok": n - n_nok, "seconds": seconds, "scenes_per_s": n / seconds, "workers": workers}

@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
+from data.fill_grids import read_fill_grids
 from data.layout import DatasetPaths, read_meta
 from data.via import ViaImage, corners_by_stem, polyline_region, write_via
 from fillnet.data import list_scenes
@@ -48,6 +49,10 @@ def test_merge_joins_files_meta_and_via_under_prefixed_names(tmp_path, two_roots
     src_b = {r["id"]: r for r in read_meta(DatasetPaths(b).meta)}
     np.testing.assert_allclose(predicted["b_000001"], np.asarray(src_b["000001"]["corners"]) + 2.0, atol=0.01)
     assert len(corners_by_stem(out / "annotations.json")) == 19
+    grids, from_a, from_b = (read_fill_grids(DatasetPaths(r).fill_grids) for r in (out, a, b))  # nie synth wrote them
+    assert from_b and set(grids) == {f"a_{i}" for i in from_a} | {f"b_{i}" for i in from_b}
+    for i, grid in from_b.items():
+        np.testing.assert_array_equal(grids[f"b_{i}"], grid)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no work folder left behind
 
 
