@@ -8,7 +8,9 @@ better one than either; often not. For the fill model (the README's Fill results
 since 2026-11-28: a model and its own fine-tune over more scenes, averaged, kept most of the fine-tune's gain in
 fill error and lost far fewer of the OK / NOK labels the fine-tune alone lost; the other averages tried that day did
 not beat the best single model. Check an average on development scenes before shipping it (`nie evaluate fill`).
-Sources are .keras files or run folders (their best.keras); the output must not exist: nothing is overwritten.
+Sources are .keras files or run folders (their best.keras); the output must not exist: nothing is overwritten. A
+fill model with the grid head averages with ones without it when it comes first: the layers they share are averaged,
+the head is kept.
 """
 
 from __future__ import annotations

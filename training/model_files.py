@@ -58,8 +58,10 @@ def average_weights(sources: list[str | os.PathLike], out: str | os.PathLike, we
     the cost of one model, and often not (measure it: scripts/average_models.py; the shipped fill model is one such
     mean). BatchNorm's moving statistics are averaged like the rest.
 
-    The sources must share the architecture weight for weight; `out` is written atomically and must not exist
-    (nothing is overwritten). Import the task's package first, so its custom objects are registered.
+    The sources must share the architecture, or each must be the first one less a head (every layer it has is the
+    first's by name and shape: a fill model without the grid head beside one with it); a layer only some sources have
+    is the mean over those. `out` is written atomically and must not exist (nothing is overwritten). Import the task's
+    package first, so its custom objects are registered.
     """
     from training.checkpoints import save_model_atomic
 
@@ -73,15 +75,22 @@ def average_weights(sources: list[str | os.PathLike], out: str | os.PathLike, we
     if len(weights) != len(sources) or min(weights) < 0 or sum(weights) <= 0:
         raise ValueError(f"need one weight >= 0 per model ({len(sources)}), not all zero; got {weights}")
     first = load_model(sources[0])
-    own = first.get_weights()
-    total = [w.astype("float64") * weights[0] for w in own]
+    layers = {layer.name: layer for layer in first.layers if layer.get_weights()}
+    total = {name: [w.astype("float64") * weights[0] for w in layer.get_weights()] for name, layer in layers.items()}
+    norm = dict.fromkeys(layers, weights[0])
     for source, weight in zip(sources[1:], weights[1:], strict=True):
-        theirs = load_model(source).get_weights()
-        if len(theirs) != len(total) or any(a.shape != b.shape for a, b in zip(theirs, total, strict=True)):
-            raise ValueError(f"{source}: its architecture differs from {sources[0]}'s; only models of one config average")
-        total = [t + weight * w for t, w in zip(total, theirs, strict=True)]
-    norm = sum(weights)
-    first.set_weights([(t / norm).astype(w.dtype) for t, w in zip(total, own, strict=True)])
+        for layer in load_model(source).layers:
+            theirs = layer.get_weights()
+            if not theirs:
+                continue
+            if layer.name not in layers or [w.shape for w in theirs] != [t.shape for t in total[layer.name]]:
+                raise ValueError(f"{source}: its architecture differs from {sources[0]}'s (layer {layer.name}); only models of "
+                                 "one config average, or the first with a head the others lack")
+            total[layer.name] = [t + weight * w for t, w in zip(total[layer.name], theirs, strict=True)]
+            norm[layer.name] += weight
+    for name, layer in layers.items():
+        if norm[name] > 0:
+            layer.set_weights([(t / norm[name]).astype(w.dtype) for t, w in zip(total[name], layer.get_weights(), strict=True)])
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model_atomic(first, out)
     return out

@@ -18,6 +18,7 @@ from data.synth.scene import sample_scene
 from data.synth.textures import make_bank
 from fillnet.data import FillSamples, flip, flip_grid, list_scenes, make_dataset
 from fillnet.rectify import grid_cells, grid_in_square, square_corners
+from fillnet.results import load_model as load_fill_model
 from scripts.fill_grids import main as fill_grids_main
 
 
@@ -161,3 +162,30 @@ def test_predictions_carry_the_grid_mirrored_back_and_the_report_draws_it(synth_
     assert learned_fill(fill, overfill, item[3]).heights.std() == 0  # a model without the head: the flat level
     cfg.model.grid_head = False
     assert predict_fill(build_model(cfg), [item], grids=True)[0][3] is None
+
+
+def test_a_model_with_the_grid_head_averages_with_one_without_it(tmp_path):
+    from fillnet.model import build_model
+    from training.model_files import average_weights
+
+    cfg = _grid_config()
+    with_grid = build_model(cfg)
+    cfg.model.grid_head = False
+    plain = build_model(cfg)
+    plain.set_weights([w + 0.1 for w in plain.get_weights()])
+    with_grid.save(tmp_path / "grid.keras")
+    plain.save(tmp_path / "plain.keras")
+    soup = load_fill_model(average_weights([tmp_path / "grid.keras", tmp_path / "plain.keras"], tmp_path / "soup.keras"))
+    for layer in soup.layers:
+        if not layer.get_weights():
+            continue
+        mine = with_grid.get_layer(layer.name).get_weights()
+        if layer.name.startswith("grid_"):  # only the first has the head: kept as it was
+            expected = mine
+        else:
+            expected = [(a + b) / 2 for a, b in zip(mine, plain.get_layer(layer.name).get_weights(), strict=True)]
+        for got, want in zip(layer.get_weights(), expected, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="architecture differs"):  # the head must come with the first model
+        average_weights([tmp_path / "plain.keras", tmp_path / "grid.keras"], tmp_path / "bad.keras")
+    assert not (tmp_path / "bad.keras").exists()
