@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 FILL_TOLERANCE = 1e-5  # meta.jsonl stores fills to 6 decimals
+_BANK: dict[str, object] = {}  # each worker's texture bank, made once
 
 
 def _scene_grid(job: tuple[object, int, int, float]) -> np.ndarray | None:
@@ -37,9 +38,6 @@ def _scene_grid(job: tuple[object, int, int, float]) -> np.ndarray | None:
     if not scene.open or abs(scene.fill - fill) > FILL_TOLERANCE:
         return None
     return fill_grid(scene, grid)
-
-
-_BANK: dict[str, object] = {}
 
 
 def write_grids(data: str | os.PathLike, overrides: list[str], grid: int = 10, workers: int = 0, progress: bool = True) -> Path:

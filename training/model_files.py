@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tasks.model_files import load_model, resolve_model_path
 
-__all__ = ["average_weights", "init_from", "load_model", "resolve_model_path", "strip_optimizer"]
+__all__ = ["average_weights", "init_from", "load_model", "matching_layers", "resolve_model_path", "strip_optimizer"]
 
 
 def init_from(model, init: str):
@@ -25,20 +25,32 @@ def init_from(model, init: str):
     """
     if not init:
         return model
-    source = load_model(init)
-    theirs, ours = source.get_weights(), model.get_weights()
-    if len(theirs) <= len(ours) and all(a.shape == b.shape for a, b in zip(theirs, ours[: len(theirs)], strict=False)):
-        model.set_weights(theirs + ours[len(theirs) :])
-        return model
-    by_name = {layer.name: layer for layer in model.layers}
-    pairs = [(layer, by_name.get(layer.name)) for layer in source.layers if layer.get_weights()]
-    if not pairs or any(mine is None or [w.shape for w in mine.get_weights()] != [w.shape for w in layer.get_weights()]
-                        for layer, mine in pairs):
+    pairs = matching_layers(model, load_model(init))
+    if pairs is None:
         raise ValueError(f"init={init}: its architecture differs from this config's (compare `nie config` with the config "
                          "it was trained with: model.* keys)")
-    for layer, mine in pairs:
-        mine.set_weights(layer.get_weights())
+    for mine, theirs in pairs:
+        mine.set_weights(theirs.get_weights())
     return model
+
+
+def matching_layers(model, source) -> list[tuple] | None:
+    """Each layer of `source` that has weights, paired with its counterpart in `model`: in order where the source's
+    layers are the model's first ones, shape for shape (the same config, or a head built last since), else by name
+    (a head that branches off inside); None where a layer of the source has no counterpart of the same shapes."""
+    ours = [layer for layer in model.layers if layer.weights]
+    theirs = [layer for layer in source.layers if layer.weights]
+
+    def shapes(layer) -> list[tuple]:
+        return [tuple(w.shape) for w in layer.weights]
+
+    if len(theirs) <= len(ours) and all(shapes(a) == shapes(b) for a, b in zip(ours, theirs, strict=False)):
+        return list(zip(ours, theirs, strict=False))
+    by_name = {layer.name: layer for layer in ours}
+    pairs = [(by_name.get(layer.name), layer) for layer in theirs]
+    if any(mine is None or shapes(mine) != shapes(layer) for mine, layer in pairs):
+        return None
+    return pairs
 
 
 def strip_optimizer(source: str | os.PathLike, out: str | os.PathLike) -> Path:
@@ -58,10 +70,10 @@ def average_weights(sources: list[str | os.PathLike], out: str | os.PathLike, we
     the cost of one model, and often not (measure it: scripts/average_models.py; the shipped fill model is one such
     mean). BatchNorm's moving statistics are averaged like the rest.
 
-    The sources must share the architecture, or each must be the first one less a head (every layer it has is the
-    first's by name and shape: a fill model without the grid head beside one with it); a layer only some sources have
-    is the mean over those. `out` is written atomically and must not exist (nothing is overwritten). Import the task's
-    package first, so its custom objects are registered.
+    The sources must share the architecture, or each must be the first one less a head (matching_layers: a fill model
+    without the grid head beside one with it); a layer only some sources have is the mean over those. `out` is
+    written atomically and must not exist (nothing is overwritten). Import the task's package first, so its custom
+    objects are registered.
     """
     from training.checkpoints import save_model_atomic
 
@@ -75,22 +87,20 @@ def average_weights(sources: list[str | os.PathLike], out: str | os.PathLike, we
     if len(weights) != len(sources) or min(weights) < 0 or sum(weights) <= 0:
         raise ValueError(f"need one weight >= 0 per model ({len(sources)}), not all zero; got {weights}")
     first = load_model(sources[0])
-    layers = {layer.name: layer for layer in first.layers if layer.get_weights()}
-    total = {name: [w.astype("float64") * weights[0] for w in layer.get_weights()] for name, layer in layers.items()}
-    norm = dict.fromkeys(layers, weights[0])
+    layers = [layer for layer in first.layers if layer.weights]
+    total = {id(layer): [w.astype("float64") * weights[0] for w in layer.get_weights()] for layer in layers}
+    norm = {id(layer): weights[0] for layer in layers}
     for source, weight in zip(sources[1:], weights[1:], strict=True):
-        for layer in load_model(source).layers:
-            theirs = layer.get_weights()
-            if not theirs:
-                continue
-            if layer.name not in layers or [w.shape for w in theirs] != [t.shape for t in total[layer.name]]:
-                raise ValueError(f"{source}: its architecture differs from {sources[0]}'s (layer {layer.name}); only models of "
-                                 "one config average, or the first with a head the others lack")
-            total[layer.name] = [t + weight * w for t, w in zip(total[layer.name], theirs, strict=True)]
-            norm[layer.name] += weight
-    for name, layer in layers.items():
-        if norm[name] > 0:
-            layer.set_weights([(t / norm[name]).astype(w.dtype) for t, w in zip(total[name], layer.get_weights(), strict=True)])
+        pairs = matching_layers(first, load_model(source))
+        if pairs is None:
+            raise ValueError(f"{source}: its architecture differs from {sources[0]}'s; only models of one config average, "
+                             "or the first with a head the others lack")
+        for mine, theirs in pairs:
+            total[id(mine)] = [t + weight * w for t, w in zip(total[id(mine)], theirs.get_weights(), strict=True)]
+            norm[id(mine)] += weight
+    for layer in layers:
+        if norm[id(layer)] > 0:
+            layer.set_weights([(t / norm[id(layer)]).astype(w.dtype) for t, w in zip(total[id(layer)], layer.get_weights(), strict=True)])
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model_atomic(first, out)
     return out

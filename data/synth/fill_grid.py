@@ -32,7 +32,7 @@ def fill_grid(scene: Scene, grid: int) -> np.ndarray:
     """(grid, grid) float32: the scene's fill per cell (module docstring); rows from corner 0 towards corner 3."""
     if grid < 1:
         raise ValueError(f"grid must be at least 1, got {grid}")
-    hmap = ground_truth_height(scene)
+    hmap = scene.truth_heights if scene.truth_heights is not None else ground_truth_height(scene)
     w = rim_corners_in_photo_order(scene)
     along_1, along_3 = w[1] - w[0], w[3] - w[0]  # the rim is a rectangle: the two edges are perpendicular
     X, Y = np.meshgrid(hmap.xs, hmap.ys)

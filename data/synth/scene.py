@@ -73,6 +73,7 @@ class Scene:
     max_content_z: float = 0.0
     kind: str = "empty"
     open: bool = True  # False for a closed box or a scene without a box: nothing to measure (nie fill: no_box)
+    truth_heights: _HeightMap | None = None  # the ground-truth height map the fill was read from (data/synth/fill_grid.py reuses it)
     # light
     light: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
     ambient: float = 0.4
@@ -472,7 +473,8 @@ def _fill_box(scene: Scene, cfg: SynthConfig, rng, bank: TextureBank) -> None:
         _overfill_item(scene, cfg, rng, bank, hmap)
         kind += "+overfill"
     scene.kind = kind
-    scene.fill = ground_truth_height(scene).fill(H)
+    scene.truth_heights = ground_truth_height(scene)
+    scene.fill = scene.truth_heights.fill(H)
     tops = [float(scene.hf.max()) if scene.hf.shape[0] > 1 else 0.0]
     for k, is_content in enumerate(scene.content):
         if is_content:
