@@ -115,6 +115,7 @@ class Result:
     confidence: np.ndarray | None = None  # per corner, from a heat-map corner model
     uncertain: list[str] = field(default_factory=list)  # why the numbers are not to be trusted (empty: measured)
     classifier_label: str | None = None  # the classifier's opinion, when there is one
+    failed: dict[str, str] = field(default_factory=dict)  # per method beside the main one that gave no fill: why
 
 
 def meta_beside(images: Path) -> dict[str, dict[str, Any]]:
@@ -196,8 +197,10 @@ def oracle_inputs(dataset: str | os.PathLike, photo: Photo) -> tuple[np.ndarray,
 
 
 def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeConfig, methods: tuple[str, ...],
-            measured_depth: bool, learned: tuple | None = None) -> dict[str, Fill]:
-    """Fill by each method; GeometryError (a clear message) when the inputs give no geometry.
+            measured_depth: bool, learned: tuple | None = None, failed: dict[str, str] | None = None) -> dict[str, Fill]:
+    """Fill by each method; GeometryError (a clear message) when the inputs give the first (main) method no geometry.
+    A method beside the main one that fails is left out of the answer (`failed` gets its reason), so that scoring
+    several methods side by side never drops a photo the main method, all `nie fill` runs, measures.
 
     `learned` is the fill model's (fill, overfill probability, open-box probability); without it (no fillnet model, no intrinsics) the
     learned method falls back to the metric one (then to the normalised one), and its Fill says so. The metric height
@@ -214,18 +217,29 @@ def measure(photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeCon
         return dataclasses.replace(made["metric"], extra=dict(made["metric"].extra))  # each method its own details
 
     out = {}
-    for method in methods:
-        if method == "learned" and learned is not None:
-            out[method] = learned_fill(learned[0], learned[1], photo.lwh, learned[3] if len(learned) > 3 else None)
-            out[method].extra.update(_evidence_range(metric, out[method].fill) if photo.K is not None
-                                     else {"fill_low": out[method].fill, "fill_high": out[method].fill})
-        elif method in ("learned", "metric") and photo.K is not None:
-            out[method] = metric()
-        else:  # the seed's method (also the fallback without intrinsics)
-            out[method] = normalised_fill(depth, corners, photo.lwh, grid_px=cfg.grid_px)
-        if method != out[method].method:
-            out[method].extra["fallback_from"] = method
+    for k, method in enumerate(methods):
+        try:
+            out[method] = _one_method(method, photo, corners, depth, cfg, metric, learned)
+        except GeometryError as err:
+            if k == 0:
+                raise
+            if failed is not None:
+                failed[method] = str(err)
     return out
+
+
+def _one_method(method: str, photo: Photo, corners: np.ndarray, depth: np.ndarray, cfg: VolumeConfig,
+                metric: Callable[[], Fill], learned: tuple | None) -> Fill:
+    if method == "learned" and learned is not None:
+        fill = learned_fill(learned[0], learned[1], photo.lwh, learned[3] if len(learned) > 3 else None)
+        fill.extra.update(_evidence_range(metric, fill.fill) if photo.K is not None else {"fill_low": fill.fill, "fill_high": fill.fill})
+    elif method in ("learned", "metric") and photo.K is not None:
+        fill = metric()
+    else:  # the seed's method (also the fallback without intrinsics)
+        fill = normalised_fill(depth, corners, photo.lwh, grid_px=cfg.grid_px)
+    if method != fill.method:
+        fill.extra["fallback_from"] = method
+    return fill
 
 
 def _evidence_range(metric: Callable[[], Fill], fill: float) -> dict[str, float]:
@@ -267,11 +281,12 @@ def run_photo(photo: Photo, models: Models | None, cfg: VolumeConfig, methods: t
         seconds["classifier"] = time.perf_counter() - t
         classifier_label, probability = models.class_names[int(np.argmax(p))], float(p.max())
     t = time.perf_counter()
-    fills = measure(photo, corners, depth, cfg, methods, measured_depth=bool(oracle), learned=learned)
+    failed: dict[str, str] = {}
+    fills = measure(photo, corners, depth, cfg, methods, measured_depth=bool(oracle), learned=learned, failed=failed)
     seconds["volume"] = time.perf_counter() - t
     main = fills[methods[0]]
     label = label_for(main.fill, main.overfill, cfg.label_rule)  # the label follows the measured numbers
-    return Result(photo, corners, depth, fills, label, probability, seconds, confidence, uncertain, classifier_label)
+    return Result(photo, corners, depth, fills, label, probability, seconds, confidence, uncertain, classifier_label, failed)
 
 
 @dataclass

@@ -61,9 +61,12 @@ def read_summary(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
 
 
 def _by_method(records: list[dict[str, Any]], method: str, cfg: VolumeConfig) -> dict[str, dict[str, Any]]:
+    """Per photo id the method's fill, overfill and label; photos where that method alone failed are left out."""
     out = {}
     for r in records:
         m = r.get("by_method", {}).get(method, {"fill": r["fill"], "overfill": r["overfill"]})
+        if "failed" in m:
+            continue
         label = label_for(m["fill"], m["overfill"], cfg.label_rule)
         out[r["id"]] = {"fill": m["fill"], "overfill": m["overfill"], "label": label}
     return out
@@ -123,9 +126,10 @@ def evaluate(data: str, out: str, cfg: VolumeConfig, models: Models | None = Non
     table = {}
     for inputs, run in runs.items():
         for method in methods:
-            if run.records:
-                m, rows = score(_by_method(run.records, method, cfg), truth)
-                table[f"{method} / {inputs}"] = (m, rows, len(run.report.skipped))
+            answers = _by_method(run.records, method, cfg)
+            if answers:
+                m, rows = score(answers, truth)
+                table[f"{method} / {inputs}"] = (m, rows, len(run.report.skipped) + len(run.records) - len(answers))
     if f"{cfg.method} / models" not in table:
         raise ValueError(f"{data}: no image could be measured with the models ({len(runs['models'].report.skipped)} skipped)")
     main, rows, _ = table[f"{cfg.method} / models"]

@@ -98,8 +98,9 @@ def record(result: Result, method: str, rule: LabelRule) -> dict[str, Any]:
                              "agrees": result.classifier_label == result.label}
     if photo.truth and "fill" in photo.truth:
         out["true_fill"] = photo.truth["fill"]
-    if len(result.fills) > 1:
+    if len(result.fills) + len(result.failed) > 1:
         out["by_method"] = {m: {"fill": round(x.fill, 6), "overfill": x.overfill} for m, x in result.fills.items()}
+        out["by_method"].update({m: {"failed": reason} for m, reason in result.failed.items()})
     return out
 
 
