@@ -313,7 +313,7 @@ class VolumeConfig:
     uncertain_reprojection_pct: float = 1.0  # ... further than this: uncertain
     camera_distance_m: tuple[float, float] = (0.15, 8.0)  # a camera outside this range from the box means an implausible box size
     models_dir: str = str(MODELS_DIR)  # keypoints.keras, depth.keras [, classifier.keras, fillnet.keras] for `nie fill`
-    use_classifier: bool = True  # label with the classifier when models_dir has one (else by label_rule)
+    use_classifier: bool = True  # load models_dir's classifier, when it has one, for its opinion beside the label (the label itself always follows label_rule)
     corner_refine: CornerRefineConfig = field(default_factory=CornerRefineConfig)  # the corner model's second looks (keypoints/refine.py)
 
 
