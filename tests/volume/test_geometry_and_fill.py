@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from tests.volume.analytic import render
-from volume.fill import metric_fill, normalised_fill
+from volume.fill import metric_fill, normalised_fill, rim_overfill
 from volume.geometry import GeometryError, backproject, box_frame, check_quad
-from volume.heightmap import wall_shadow_height
+from volume.heightmap import height_map, wall_shadow_height
 
 L, W, H = 0.5, 0.3, 0.3
 VIEWS = [(0, 0), (12, 75), (25, 200), (35, 320)]
@@ -100,3 +100,18 @@ def test_bad_corners_and_depth_are_refused_clearly():
         check_quad(outside, w, h)
     with pytest.raises(GeometryError, match="no valid depth inside"):
         metric_fill(np.zeros_like(view.depth), view.K, view.corners, (L, W, H))
+
+
+def test_overfill_is_judged_against_the_rim_plane_of_the_depth_not_of_the_corners():
+    """Corners a few pixels off tilt the rim plane that PnP gives by centimetres; the depth's own rim does not move."""
+    over = render(L, W, H, 0.15, 25, 40, block=(0.15, 0.09, 0.35, 0.21, H + 0.03))  # 3 cm above the rim
+    flush = render(L, W, H, H - 0.005, 25, 40)  # full to 5 mm under the rim: not overfilled
+    shift = np.array([[0.0, -3.0], [0.0, -3.0], [0.0, 3.0], [0.0, 3.0]])  # 3 px: two corners up, two down
+    for view, expect in ((over, True), (flush, False)):
+        for corners in (view.corners, view.corners + shift, view.corners - shift, view.corners + np.roll(shift, 1, 0)):
+            assert rim_overfill(view.depth, view.K, corners, 0.01) is expect
+            assert metric_fill(view.depth, view.K, corners, (L, W, H)).overfill is expect
+    # the height map's cells against the corners' rim plane take the flush box for overfilled (the rule before)
+    hm = height_map(flush.depth, flush.K, flush.corners - shift, (L, W, H))
+    assert ((hm.heights > H + 0.01) & hm.seen).mean() > 0.005
+    assert rim_overfill(np.zeros_like(over.depth), over.K, over.corners, 0.01) is None  # no depth, no plane
