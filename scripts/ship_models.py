@@ -3,7 +3,7 @@
     python -m scripts.ship_models [--runs runs] [--out models] [--tasks keypoints fillnet]
     python -m scripts.ship_models --out DIR --run keypoints=runs/keypoints/gpu_gpu   # another run (a file or a run folder)
 
-Reads the model of each shipped run (`SHIPPED`: the best epoch of runs/keypoints/banks16k, runs/depth/depth,
+Reads the model of each shipped run (`SHIPPED`: the best epoch of runs/keypoints/banks16k, runs/depth/ft_r48k,
 runs/classifier/classifier, and runs/fillnet/soup_r36k.keras: the mean of the best epochs of runs/fillnet/ft_r24k and
 ft_r36k, `python -m scripts.average_models`); models/README.md lists the commands that make those runs.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SHIPPED = {"keypoints": "keypoints/banks16k/best.keras", "depth": "depth/depth", "classifier": "classifier/classifier", "fillnet": "fillnet/soup_r36k.keras"}
+SHIPPED = {"keypoints": "keypoints/banks16k/best.keras", "depth": "depth/ft_r48k/best.keras", "classifier": "classifier/classifier", "fillnet": "fillnet/soup_r36k.keras"}
 
 
 def main(argv: list[str] | None = None) -> int:
