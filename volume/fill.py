@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from volume.geometry import GeometryError, backproject, fit_plane, rim_samples
+from volume.geometry import GeometryError, backproject, fit_rim_plane, rim_samples, valid_rim_samples
 from volume.heightmap import height_map
 
 METHODS = ("learned", "metric", "normalised")
@@ -68,12 +68,8 @@ def rim_overfill(depth: np.ndarray, K: np.ndarray, corners: np.ndarray, margin_m
     (99 % both with the exact corners).
     """
     valid = np.isfinite(depth) & (depth > 0)
-    samples = rim_samples(np.where(valid, depth, 0), corners)
-    if len(samples) < 8:
-        return None
     try:
-        plane, _ = fit_plane(backproject(samples[:, 0], samples[:, 1], samples[:, 2], K),
-                             threshold=max(0.004, 0.01 * float(np.median(samples[:, 2]))))
+        plane, _ = fit_rim_plane(valid_rim_samples(depth, valid, corners), K)
     except GeometryError:
         return None
     c = np.asarray(corners, np.float64)

@@ -11,7 +11,7 @@ import numpy as np
 
 from data.box_pose import BoxFrame, GeometryError, Plane, box_frame
 
-__all__ = ["BoxFrame", "GeometryError", "Plane", "backproject", "box_frame", "check_quad", "fit_plane", "rays", "rim_samples", "rim_scale"]
+__all__ = ["BoxFrame", "GeometryError", "Plane", "backproject", "box_frame", "check_quad", "fit_plane", "rays", "fit_rim_plane", "rim_samples", "rim_scale", "valid_rim_samples"]
 
 
 def backproject(u: np.ndarray, v: np.ndarray, z: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -96,6 +96,21 @@ def rim_samples(depth: np.ndarray, corners: np.ndarray, per_edge: int = 24, radi
             k = np.argmin(np.where(ok, win, np.inf))
             out.append((x0 + k % win.shape[1], y0 + k // win.shape[1], win.flat[k]))
     return np.asarray(out, np.float64).reshape(-1, 3)
+
+
+def valid_rim_samples(depth: np.ndarray, valid: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """rim_samples of the valid depth; GeometryError where fewer than 8 are found."""
+    samples = rim_samples(np.where(valid, depth, 0), corners)
+    if len(samples) < 8:
+        raise GeometryError("the depth is invalid around the rim corners")
+    return samples
+
+
+def fit_rim_plane(samples: np.ndarray, K: np.ndarray) -> tuple[Plane, np.ndarray]:
+    """The rim plane through (u, v, z) rim samples (fit_plane, inliers within 1 % of their median depth, 4 mm at
+    least): (plane, inlier mask)."""
+    points = backproject(samples[:, 0], samples[:, 1], samples[:, 2], K)
+    return fit_plane(points, threshold=max(0.004, 0.01 * float(np.median(samples[:, 2]))))
 
 
 def edge_lengths(corners_3d: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from volume.geometry import BoxFrame, GeometryError, backproject, box_frame, fit_plane, rays, rim_samples, rim_scale
+from volume.geometry import BoxFrame, GeometryError, backproject, box_frame, fit_rim_plane, rays, rim_scale, valid_rim_samples
 
 
 @dataclass
@@ -148,12 +148,9 @@ def depth_scale(depth: np.ndarray, valid: np.ndarray, K: np.ndarray, corners: np
     if scale == "none":
         return 1.0, float("nan")
     L, W, _ = lwh
-    samples = rim_samples(np.where(valid, depth, 0), corners)
-    if len(samples) < 8:
-        raise GeometryError("the depth is invalid around the rim corners")
+    samples = valid_rim_samples(depth, valid, corners)
     if scale == "rim_size":
-        pts = backproject(samples[:, 0], samples[:, 1], samples[:, 2], K)
-        fitted, inliers = fit_plane(pts, threshold=max(0.004, 0.01 * float(np.median(samples[:, 2]))))
+        fitted, inliers = fit_rim_plane(samples, K)
         return rim_scale(fitted, corners, K, L, W, frame.l_first), float(inliers.mean())
     if scale == "rim_depth":
         on_plane = frame.plane.intersect(rays(samples[:, :2], K))[:, 2]
