@@ -8,7 +8,8 @@ no box behind the corners: nie fill says no_box). Without the open head (models 
 `init=` starts the new head from such a model (training/model_files.py). The grid head (`model.grid_head`) adds
 G x G more outputs after those: the fill cell by cell over the rim (data/synth/fill_grid.py), a denser lesson than
 one number per picture, and a picture of where the content lies. It branches off inside the CNN, so `init=` matches
-a model without it by layer names, and the head starts fresh.
+a model without it by layer names, and the head starts fresh. Residual blocks (`model.res_blocks`) add depth per
+level; they start as the identity, so a trained model grows into them (init=, by layer names) answering as before.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def build_model(cfg: FillnetConfig) -> keras.Model:
         x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i}b")(x)
         x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}b")(x)
         x = layers.ReLU(name=f"relu{i}b")(x)
+        for j in range(cfg.model.res_blocks[i] if i < len(cfg.model.res_blocks) else 0):
+            x = residual_block(x, width, f"res{i}_{j}")
         levels.append(x)
     x = layers.Concatenate(name="join")([layers.GlobalAveragePooling2D(name="pool")(x), layers.Flatten(name="flat")(
         layers.MaxPooling2D(pool_size=x.shape[1:3], name="max")(x)), layers.Dense(32, activation="relu", name="pose")(pose)])
@@ -72,6 +75,17 @@ def build_model(cfg: FillnetConfig) -> keras.Model:
     if cfg.model.grid_head:
         out = layers.Concatenate(name="with_grid", dtype="float32")([out, grid_head(cfg, levels)])
     return keras.Model(inputs, out, name="nie_fillnet")
+
+
+def residual_block(x: keras.KerasTensor, width: int, name: str) -> keras.KerasTensor:
+    """relu(x + bn(conv(relu(bn(conv(x)))))), the last BN's scale starting at 0: at first the block passes x through
+    (x >= 0 after a ReLU), so depth can be added to a trained model without changing what it answers."""
+    y = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"{name}_conv1")(x)
+    y = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn1")(y)
+    y = layers.ReLU(name=f"{name}_relu1")(y)
+    y = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = layers.BatchNormalization(momentum=0.9, gamma_initializer="zeros", name=f"{name}_bn2")(y)
+    return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([x, y]))
 
 
 def grid_head(cfg: FillnetConfig, levels: list) -> keras.KerasTensor:

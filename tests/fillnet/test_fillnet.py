@@ -215,6 +215,30 @@ def test_a_model_without_the_open_head_starts_one_with_it(tmp_path):
     np.testing.assert_allclose(new.predict(x, verbose=0)[:, :2], old.predict(x, verbose=0), atol=1e-5)
 
 
+def test_a_model_grows_residual_blocks_and_answers_as_before(tmp_path):
+    from fillnet.model import build_model
+    from training.model_files import init_from
+
+    _, cfg = configs.get_preset("fillnet_smoke")
+    rng = np.random.default_rng(1)
+    old = build_model(cfg)
+    old.set_weights([w + rng.normal(0, 0.3, w.shape).astype(w.dtype) if w.ndim > 1 else w for w in old.get_weights()])
+    old.save(tmp_path / "old.keras")
+    cfg.model.res_blocks = (1, 2)
+    grown = init_from(build_model(cfg), str(tmp_path / "old.keras"))
+    assert grown.count_params() > old.count_params()
+    x = rng.uniform(0, 255, (4, 32, 32, 8)).astype(np.float32)
+    before = old.predict(x, verbose=0)
+    np.testing.assert_allclose(grown.predict(x, verbose=0), before, atol=1e-5)
+    for layer in grown.layers:  # the blocks are in the path: with their last BN's scale at 1 the answer moves
+        if layer.name.endswith("_bn2"):
+            layer.gamma.assign(np.ones(layer.gamma.shape, np.float32))
+    assert np.abs(grown.predict(x, verbose=0) - before).max() > 1e-3
+    cfg.model.res_blocks = (1, 1, 1)
+    with pytest.raises(configs.ConfigError, match="res_blocks"):
+        configs.validate(cfg)
+
+
 @pytest.mark.slow
 def test_nie_fill_says_no_box_when_the_fill_model_sees_no_open_box(synth_dataset, tmp_path):
     from fillnet.model import build_model
