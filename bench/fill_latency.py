@@ -1,10 +1,11 @@
 """`nie fill` latency per image on this machine, end to end and per stage, with the shipped models on Keras (the
 baseline) and on onnxruntime (`nie fill --backend onnx`, the models exported with `nie export --format onnx`).
 
-Each scene goes through volume.chain.run_photo one at a time, as on a packing line: keypoints, depth,
-classifier, then the geometry; the corners with their default second looks (keypoints/refine.py), and on Keras also
-read once (`corner_refine.flip=false corner_refine.zoom_passes=0`). Also timed: the geometry alone with ground-truth
-inputs (`--oracle`).
+Each scene goes through volume.chain.run_photo one at a time, as on a packing line, with the default method
+(learned): keypoints, the fill model (its open-box gate and its fill), depth, classifier, then the geometry; the
+corners with their default second looks (keypoints/refine.py), and on Keras also read once
+(`corner_refine.flip=false corner_refine.zoom_passes=0`). Also timed: the metric method alone in the last stage (the
+depth height map, with the depth scale fix), and the geometry alone with ground-truth inputs (`--oracle`).
 Scenes: 256 x 192, freshly generated. Goal: onnxruntime at least 2x faster end to end, at most 100 ms.
 
 Run: `.venv/bin/python bench/fill_latency.py [--n 24] [--repeats 3]`. Writes bench/results/fill_latency.{json,md}.
@@ -45,23 +46,28 @@ def main() -> None:
     cfg = configs.VolumeConfig()
     once = configs.VolumeConfig(corner_refine=configs.CornerRefineConfig(flip=False, zoom_passes=0))
     onnx_dir = data.parent / "onnx"
-    for task in ("keypoints", "depth", "classifier"):
+    for task in ("keypoints", "fillnet", "depth", "classifier"):
         export_model(Path(args.models) / f"{task}.keras", "onnx", onnx_dir / f"{task}.onnx")
     backends = {"keras": load_models(args.models), "onnx": load_models(onnx_dir, runner=onnx_runner())}
     meta = meta_beside(data / "images")
     photos = [make_photo(p, read_image(p), meta, cfg, None) for p in sorted((data / "images").iterdir())]
+    method = (cfg.method,)
     for models in backends.values():
-        run_photo(photos[0], models, cfg, ("metric",))  # warm-up: graph tracing
+        run_photo(photos[0], models, cfg, method)  # warm-up: graph tracing
+        run_photo(photos[0], models, cfg, ("metric",))
     stages: dict[str, list[float]] = {}
     for _ in range(args.repeats):
         per: dict[str, list[float]] = {}
         for photo in photos:
             for name, models, c in [*((n, m, cfg) for n, m in backends.items()), ("once", backends["keras"], once)]:
                 t0 = time.perf_counter()
-                r = run_photo(photo, models, c, ("metric",))
+                r = run_photo(photo, models, c, method)
                 r.seconds["end to end"] = time.perf_counter() - t0
                 for k, v in r.seconds.items():
                     per.setdefault(f"{name}: {k}", []).append(v * 1000)
+                if name != "once":
+                    r = run_photo(photo, models, c, ("metric",))
+                    per.setdefault(f"{name}: volume, metric method", []).append(r.seconds["volume"] * 1000)
             t0 = time.perf_counter()
             run_photo(photo, None, cfg, ("metric",), oracle=str(data))
             per.setdefault("geometry alone, oracle inputs", []).append((time.perf_counter() - t0) * 1000)
@@ -72,7 +78,7 @@ def main() -> None:
     once_rows = {k[6:]: v for k, v in med.items() if k.startswith("once: ") and k[6:] in ("keypoints", "end to end")}
     result = {"machine": machine(), "images": len(photos), "ms_per_image": med, "speedup_onnx_over_keras": ratio,
               "goal": "onnxruntime >= 2x Keras end to end, <= 100 ms per 256 x 192 image"}
-    lines = [f"# Fill latency\n\n{result['machine']}; shipped models; 256 x 192 scenes, one at a time; "
+    lines = [f"# Fill latency\n\n{result['machine']}; shipped models, method={cfg.method} (the default); 256 x 192 scenes, one at a time; "
              f"medians over {len(photos)} images and {args.repeats} runs.\n", "| stage | Keras ms (baseline) | onnxruntime ms | speed-up |",
              "|---|---|---|---|"]
     lines += [f"| {k[6:]} | {med['keras: ' + k[6:]]} | {med[k]} | {ratio[k]} |" for k in ratio]
