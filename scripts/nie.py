@@ -69,7 +69,7 @@ def cmd_split(args: argparse.Namespace) -> str:
 
 def cmd_train(args: argparse.Namespace) -> str:
     from tasks import registry
-    from training.run_dir import default_run_path
+    from training.run_dir import default_run_path, discard_unstarted
 
     record = registry.get(args.task)
     cfg = _config(record.config, args.preset, args.overrides)
@@ -82,7 +82,13 @@ def cmd_train(args: argparse.Namespace) -> str:
         raise CommandError("--data is required")
     _check_exists(args.data, "--data")
     run = Path(args.run) if args.run else default_run_path(args.task, args.preset)
-    result = record.train(cfg, args.data, run)
+    fresh = not run.exists()
+    try:
+        result = record.train(cfg, args.data, run)
+    except BaseException:
+        if fresh:  # failed before its first epoch ended: leave no run directory that would refuse the corrected command
+            discard_unstarted(run)
+        raise
     resumed = f", resumed after epoch {result['resumed_from']}" if result["resumed_from"] else ""
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in result.items() if k.startswith(("loss", "val_")))
     return f"{args.task}: {result['epochs']} epochs{resumed}; {metrics} -> {result['run']}"

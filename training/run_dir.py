@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,17 @@ def prepare_run(path: str | os.PathLike, task: str, cfg: Any) -> tuple[RunDir, d
     if state and not run.last.exists():
         raise RunDirError(f"{run.path}: resume state says {state.get('epochs_done')} epochs are done, but last.keras is missing")
     return run, state
+
+
+def discard_unstarted(path: str | os.PathLike) -> bool:
+    """Removes the run directory at `path` when no epoch of it finished (no last.keras, no resume state): for a run
+    that this command created and that failed at its start (an init= of another architecture, bad data), so that the
+    corrected command can use the same --run. Call it only for a directory that did not exist before. True if removed."""
+    run = RunDir(Path(path))
+    if not run.path.is_dir() or run.last.exists() or run.state_file.exists():
+        return False
+    shutil.rmtree(run.path, ignore_errors=True)
+    return True
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -239,6 +239,25 @@ def test_a_model_grows_residual_blocks_and_answers_as_before(tmp_path):
         configs.validate(cfg)
 
 
+def test_an_init_of_another_architecture_is_refused_and_leaves_no_run(synth_dataset, tmp_path):
+    from fillnet.model import build_model
+
+    _, cfg = configs.get_preset("fillnet_smoke")
+    cfg.model.res_blocks = (0, 1)
+    build_model(cfg).save(tmp_path / "deeper.keras")
+    run = tmp_path / "run"
+    args = ["train", "fillnet", "--data", str(synth_dataset), "--run", str(run), "--preset", "fillnet_smoke",
+            f"init={tmp_path / 'deeper.keras'}"]
+    assert main(args) == 2
+    assert not run.exists()  # else the corrected command below would be refused as another config
+    assert main([*args, "model.res_blocks=[0,1]"]) == 0
+    assert (run / "last.keras").is_file()
+    run2 = tmp_path / "kept"
+    assert main([*args[:4], "--run", str(run2), "--preset", "fillnet_smoke"]) == 0
+    assert main([*args[:4], "--run", str(run2), "--preset", "fillnet_smoke", "train.learning_rate=0.5"]) == 2
+    assert (run2 / "last.keras").is_file()  # a run that has epochs is never removed
+
+
 @pytest.mark.slow
 def test_nie_fill_says_no_box_when_the_fill_model_sees_no_open_box(synth_dataset, tmp_path):
     from fillnet.model import build_model
