@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from data.depth_io import valid_mask
 from volume.geometry import GeometryError, backproject, fit_rim_plane, rim_samples, valid_rim_samples
 from volume.heightmap import height_map
 
@@ -67,7 +68,7 @@ def rim_overfill(depth: np.ndarray, K: np.ndarray, corners: np.ndarray, margin_m
     the corner model's corners, overfill was right 73 % of the time against that plane and 98 % against this one
     (99 % both with the exact corners).
     """
-    valid = np.isfinite(depth) & (depth > 0)
+    valid = valid_mask(depth)
     try:
         plane, _ = fit_rim_plane(valid_rim_samples(depth, valid, corners), K)
     except GeometryError:
@@ -107,7 +108,7 @@ def normalised_fill(depth: np.ndarray, corners: np.ndarray, lwh: tuple[float, fl
     along the edges) as full and the deepest point as the floor, and average the clipped normalised height.
     It ignores tilt and perspective, and calls the deepest visible point the floor even when the box is full."""
     L, W, H = lwh
-    valid = np.isfinite(depth) & (depth > 0)
+    valid = valid_mask(depth)
     rim = rim_samples(np.where(valid, depth, 0), corners)
     if len(rim) < 4:
         raise GeometryError("the depth is invalid around the rim corners")

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from data.depth_io import valid_mask
 from volume.geometry import BoxFrame, GeometryError, backproject, box_frame, fit_rim_plane, rays, rim_scale, valid_rim_samples
 
 
@@ -126,7 +127,7 @@ def height_map(depth: np.ndarray, K: np.ndarray, corners: np.ndarray, lwh: tuple
     """
     if hidden_rule not in HIDDEN_RULES:
         raise ValueError(f"hidden_rule must be one of {HIDDEN_RULES}, got {hidden_rule!r}")
-    valid = np.isfinite(depth) & (depth > 0)
+    valid = valid_mask(depth)
     frame = box_frame(corners, K, lwh)
     factor, inlier_share = depth_scale(depth, valid, K, corners, frame, lwh, scale)
     grid = Grid.for_opening(corners, lwh, grid_px, wall_margin)
