@@ -30,7 +30,18 @@ import numpy as np
 from scipy import ndimage
 
 from data.depth_io import valid_mask
-from volume.geometry import BoxFrame, GeometryError, backproject, box_frame, fit_rim_plane, rays, rim_scale, valid_rim_samples
+from volume.geometry import (
+    RIM_THRESHOLD_FLOOR_M,
+    BoxFrame,
+    GeometryError,
+    Plane,
+    backproject,
+    box_frame,
+    fit_rim_plane,
+    rays,
+    rim_scale,
+    valid_rim_samples,
+)
 
 
 @dataclass
@@ -41,6 +52,7 @@ class HeightMap:
     frame: BoxFrame
     scale: float  # factor applied to the depth (1 when not corrected)
     rim_inliers: float  # share of rim samples on the fitted plane
+    rim_plane: Plane | None = None  # that plane in the scaled depth's frame, where fitting the scaled depth again would find it (see depth_scale)
 
 
 def _grid(L: float, W: float, grid_px: int) -> tuple[int, int]:
@@ -129,7 +141,7 @@ def height_map(depth: np.ndarray, K: np.ndarray, corners: np.ndarray, lwh: tuple
         raise ValueError(f"hidden_rule must be one of {HIDDEN_RULES}, got {hidden_rule!r}")
     valid = valid_mask(depth)
     frame = box_frame(corners, K, lwh)
-    factor, inlier_share = depth_scale(depth, valid, K, corners, frame, lwh, scale)
+    factor, inlier_share, rim_plane = depth_scale(depth, valid, K, corners, frame, lwh, scale)
     grid = Grid.for_opening(corners, lwh, grid_px, wall_margin)
     points = surface_points(depth * factor, valid, K, frame, grid, max_slope_deg)
     top, seen, lowest_any = mean_heights(points, grid)
@@ -140,22 +152,31 @@ def height_map(depth: np.ndarray, K: np.ndarray, corners: np.ndarray, lwh: tuple
         if not seen.any():
             raise GeometryError("no surface inside the box opening is seen")
         heights = hidden_floor(top, seen, upper, lowest_any, frame, grid, hidden_rule)
-    return HeightMap(heights, seen, upper, frame, factor, inlier_share)
+    return HeightMap(heights, seen, upper, frame, factor, inlier_share, rim_plane)
 
 
 def depth_scale(depth: np.ndarray, valid: np.ndarray, K: np.ndarray, corners: np.ndarray, frame: BoxFrame,
-                lwh: tuple[float, float, float], scale: str) -> tuple[float, float]:
-    """(factor for the depth, share of rim samples on the fitted plane (NaN unless rim_size)); see height_map's `scale`."""
+                lwh: tuple[float, float, float], scale: str) -> tuple[float, float, Plane | None]:
+    """(factor for the depth, share of rim samples on the fitted plane (NaN unless rim_size), that plane scaled by the
+    factor or None); see height_map's `scale`.
+
+    The scaled plane is what fit_rim_plane would find in the scaled depth (same samples, same RANSAC draws, every
+    residual scaled), so volume.fill.rim_overfill need not fit it again; but only while the inlier threshold is the
+    relative one (1 % of the median depth) before and after scaling: where the 4 mm floor applies to either, the
+    inliers could differ, and None makes the caller fit it again.
+    """
     if scale == "none":
-        return 1.0, float("nan")
+        return 1.0, float("nan"), None
     L, W, _ = lwh
     samples = valid_rim_samples(depth, valid, corners)
     if scale == "rim_size":
         fitted, inliers = fit_rim_plane(samples, K)
-        return rim_scale(fitted, corners, K, L, W, frame.l_first), float(inliers.mean())
+        factor = rim_scale(fitted, corners, K, L, W, frame.l_first)
+        relative = 0.01 * min(1.0, factor) * float(np.median(samples[:, 2])) > RIM_THRESHOLD_FLOOR_M
+        return factor, float(inliers.mean()), Plane(fitted.n, factor * fitted.d) if relative else None
     if scale == "rim_depth":
         on_plane = frame.plane.intersect(rays(samples[:, :2], K))[:, 2]
-        return float(np.median(on_plane / samples[:, 2])), float("nan")
+        return float(np.median(on_plane / samples[:, 2])), float("nan"), None
     raise ValueError(f"scale must be none, rim_size or rim_depth, got {scale!r}")
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from data.depth_io import valid_mask
 from tests.volume.analytic import render
 from volume.fill import metric_fill, normalised_fill, rim_overfill
-from volume.geometry import GeometryError, backproject, box_frame, check_quad
+from volume.geometry import GeometryError, backproject, box_frame, check_quad, fit_rim_plane, valid_rim_samples
 from volume.heightmap import height_map, wall_shadow_height
 
 L, W, H = 0.5, 0.3, 0.3
@@ -115,3 +116,26 @@ def test_overfill_is_judged_against_the_rim_plane_of_the_depth_not_of_the_corner
     hm = height_map(flush.depth, flush.K, flush.corners - shift, (L, W, H))
     assert ((hm.heights > H + 0.01) & hm.seen).mean() > 0.005
     assert rim_overfill(np.zeros_like(over.depth), over.K, over.corners, 0.01) is None  # no depth, no plane
+
+
+@pytest.mark.parametrize("off", [0.8, 1.25])
+def test_the_rim_plane_of_the_scale_fix_is_the_one_rim_overfill_would_fit_again(off):
+    """height_map(scale="rim_size") hands its rim plane, scaled with the depth, to rim_overfill: the same plane (and so
+    the same answer) as fitting the scaled depth's rim again, which it saves; where the 4 mm floor of the inlier
+    threshold applies (a rim closer than 40 cm), it hands none and rim_overfill fits its own."""
+    for view, expect in ((render(L, W, H, 0.15, 25, 40, block=(0.15, 0.09, 0.35, 0.21, H + 0.03)), True),
+                         (render(L, W, H, H - 0.005, 25, 40), False)):
+        depth = view.depth * off  # predicted depth off in scale
+        hm = height_map(depth, view.K, view.corners, (L, W, H), scale="rim_size")
+        assert hm.scale == pytest.approx(1 / off, rel=0.01)
+        scaled = depth * hm.scale
+        refit, _ = fit_rim_plane(valid_rim_samples(scaled, valid_mask(scaled), view.corners), view.K)
+        assert hm.rim_plane is not None
+        # the same plane to a micrometre (the depth is float32: scaling it rounds)
+        assert np.allclose(hm.rim_plane.n, refit.n, atol=1e-6) and hm.rim_plane.d == pytest.approx(refit.d, abs=1e-6)
+        assert rim_overfill(scaled, view.K, view.corners, 0.01, plane=hm.rim_plane) is expect
+        assert rim_overfill(scaled, view.K, view.corners, 0.01) is expect
+        assert metric_fill(depth, view.K, view.corners, (L, W, H), scale="rim_size").overfill is expect
+    near = render(L, W, H, 0.15, 25, 40)
+    shrink = 0.3 / float(np.median(near.depth[near.depth > 0]))  # the same scene as if 30 cm away: the floor applies
+    assert height_map(near.depth * shrink, near.K, near.corners, (L, W, H), scale="rim_size").rim_plane is None
