@@ -745,8 +745,9 @@ def fillnet_deeper48k() -> FillnetConfig:
     its own training scenes hardly better than new ones (exact corners: 4.06 pp on 800 of mix48k_r, 4.69 on eval1000,
     5.07 on seed 5000): it wants capacity more than scenes.
 
-    Command: `nie train fillnet --data datasets/mix48k_r --preset fillnet_deeper48k init=models/fillnet.keras
-             data.corners_from=datasets/mix48k_r/predictions_via.json` (mix48k_r: models/README.md)
+    Command: `nie train fillnet --data datasets/mix48k_r --preset fillnet_deeper48k init=runs/fillnet/soup_r36k.keras
+             data.corners_from=datasets/mix48k_r/predictions_via.json` (mix48k_r: models/README.md; the model it grew
+             from was models/fillnet.keras then)
     Time: 95 minutes on 2 CPU cores (14 epochs of about 6.7 minutes; the step costs 420 ms against 260 without the blocks).
     Result (the last epoch, shipped until fillnet_deeper48k_l1): validation 5.30 pp (2,400 scenes, predicted corners); on 300 scenes of seed 1000
     exact corners 4.62 pp (from 4.69), `nie fill` 5.32 pp (from 5.45), OK/NOK 90.0 % (from 89.6); seed 5000: 5.24 pp

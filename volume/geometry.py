@@ -11,7 +11,7 @@ import numpy as np
 
 from data.box_pose import BoxFrame, GeometryError, Plane, box_frame
 
-__all__ = ["BoxFrame", "GeometryError", "Plane", "backproject", "box_frame", "RIM_THRESHOLD_FLOOR_M", "check_quad", "fit_plane", "rays", "fit_rim_plane", "rim_samples", "rim_scale", "valid_rim_samples"]
+__all__ = ["BoxFrame", "GeometryError", "Plane", "backproject", "box_frame", "RIM_THRESHOLD_FLOOR_M", "RIM_THRESHOLD_SHARE", "check_quad", "fit_plane", "rays", "fit_rim_plane", "rim_samples", "rim_scale", "valid_rim_samples"]
 
 
 def backproject(u: np.ndarray, v: np.ndarray, z: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -106,14 +106,15 @@ def valid_rim_samples(depth: np.ndarray, valid: np.ndarray, corners: np.ndarray)
     return samples
 
 
-RIM_THRESHOLD_FLOOR_M = 0.004  # the rim plane's inlier threshold is 1 % of the median depth, but at least this
+RIM_THRESHOLD_SHARE = 0.01  # the rim plane's inlier threshold: this share of the rim samples' median depth ...
+RIM_THRESHOLD_FLOOR_M = 0.004  # ... but at least this
 
 
 def fit_rim_plane(samples: np.ndarray, K: np.ndarray) -> tuple[Plane, np.ndarray]:
     """The rim plane through (u, v, z) rim samples (fit_plane, inliers within 1 % of their median depth, 4 mm at
     least): (plane, inlier mask)."""
     points = backproject(samples[:, 0], samples[:, 1], samples[:, 2], K)
-    return fit_plane(points, threshold=max(RIM_THRESHOLD_FLOOR_M, 0.01 * float(np.median(samples[:, 2]))))
+    return fit_plane(points, threshold=max(RIM_THRESHOLD_FLOOR_M, RIM_THRESHOLD_SHARE * float(np.median(samples[:, 2]))))
 
 
 def edge_lengths(corners_3d: np.ndarray) -> np.ndarray:

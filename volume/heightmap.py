@@ -32,6 +32,7 @@ from scipy import ndimage
 from data.depth_io import valid_mask
 from volume.geometry import (
     RIM_THRESHOLD_FLOOR_M,
+    RIM_THRESHOLD_SHARE,
     BoxFrame,
     GeometryError,
     Plane,
@@ -172,7 +173,7 @@ def depth_scale(depth: np.ndarray, valid: np.ndarray, K: np.ndarray, corners: np
     if scale == "rim_size":
         fitted, inliers = fit_rim_plane(samples, K)
         factor = rim_scale(fitted, corners, K, L, W, frame.l_first)
-        relative = 0.01 * min(1.0, factor) * float(np.median(samples[:, 2])) > RIM_THRESHOLD_FLOOR_M
+        relative = RIM_THRESHOLD_SHARE * min(1.0, factor) * float(np.median(samples[:, 2])) > RIM_THRESHOLD_FLOOR_M
         return factor, float(inliers.mean()), Plane(fitted.n, factor * fitted.d) if relative else None
     if scale == "rim_depth":
         on_plane = frame.plane.intersect(rays(samples[:, :2], K))[:, 2]
