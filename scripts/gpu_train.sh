@@ -10,7 +10,8 @@
 #        MINUTES (each training stops itself this many minutes after it starts, train.time_limit_min; 0 = none),
 #        DEADLINE_S (instead of MINUTES: the trainings stop so that all ends about this many seconds after the start),
 #        OVERRIDES (key=value for every train), OVERRIDES_<task> (for that task's only, e.g. OVERRIDES_fillnet),
-#        INIT_FROM (a folder of trained models, e.g. models: each task starts from its <task>.keras there, init=),
+#        INIT_FROM (a folder of trained models, e.g. models: each task starts from its <task>.keras there, init=, unless
+#        OVERRIDES_<task> names init= itself),
 #        CORNERS_MODEL (a corner model, e.g. models/keypoints.keras: its corners of the training scenes are predicted
 #        first, in batches on the GPU, and the fill model trains on them, data.corners_from), PRESET_SUFFIX (_gpu; _smoke for a dry run), DATA (datasets), RUNS (runs),
 #        PYTHON (python3), OUT (where results go: <task>.keras without optimizer state, <task>_history.csv, log.txt), COLLECT_EVERY (45 s)
@@ -74,14 +75,15 @@ share=$("$PY" -c "print(round(0.9 / $n_tasks, 2))")
 pids=()
 for task in $TASKS; do
   extra=()
-  [ -n "${INIT_FROM:-}" ] && [ -f "$INIT_FROM/$task.keras" ] && extra+=("init=$INIT_FROM/$task.keras")
+  per_task=OVERRIDES_$task
+  # INIT_FROM, unless the task's own overrides name init= (OVERRIDES_classifier=init= starts that one afresh)
+  [ -n "${INIT_FROM:-}" ] && [ -f "$INIT_FROM/$task.keras" ] && [[ " ${!per_task:-} " != *" init="* ]] && extra+=("init=$INIT_FROM/$task.keras")
   if [ "$task" = fillnet ] && [ -n "${CORNERS_MODEL:-}" ]; then  # the corners nie fill will meet, before the training starts
     corners=$RUNS/corners/$SCENES
     [ -f "$corners/predictions_via.json" ] || XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie predict keypoints --model "$CORNERS_MODEL" --input "$DATA/$SCENES/images" \
       --out "$corners" results.pictures=false >"$LOGS/corners.log" 2>&1 || { say "corner prediction failed (see $LOGS/corners.log)"; status_corners=1; }
     [ -f "$corners/predictions_via.json" ] && extra+=("data.corners_from=$corners/predictions_via.json") && say "fillnet trains on $CORNERS_MODEL's corners"
   fi
-  per_task=OVERRIDES_$task
   # shellcheck disable=SC2086
   XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie train "$task" --data "$DATA/$SCENES" --preset "$task$SUFFIX" \
     --run "$RUNS/$task/gpu$SUFFIX" train.time_limit_min="$(minutes_left)" ${OVERRIDES:-} ${!per_task:-} "${extra[@]}" >"$LOGS/$task.log" 2>&1 &

@@ -125,12 +125,16 @@ def test_tensorflow_only_steps_say_so_in_one_line(scenes, tmp_path):
 def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_path):
     """scripts/gpu_train.sh as on the GPU machine (no TensorFlow, JAX), on tiny presets: scenes rendered, two tasks
     trained at once, each best model copied to OUT without optimizer state while and after they train; the fill model
-    on the shipped corner model's corners of the training scenes (CORNERS_MODEL), with its own overrides."""
+    on the shipped corner model's corners of the training scenes (CORNERS_MODEL), with its own overrides; its own
+    init= outranks INIT_FROM (whose fillnet.keras here is no model at all)."""
     out = tmp_path / "out"
+    init_from = tmp_path / "init"
+    init_from.mkdir()
+    (init_from / "fillnet.keras").write_bytes(b"not a model")
     env = {**os.environ, "KERAS_BACKEND": OTHER, "PYTHONPATH": str(HIDE_TF), "PYTHON": sys.executable, "WHEELS": "",
            "N": "12", "SEED": "5", "N_EVAL": "0", "PRESET_SUFFIX": "_smoke", "DATA": str(tmp_path / "data"), "RUNS": str(tmp_path / "runs"),
            "OUT": str(out), "DEADLINE_S": "400", "COLLECT_EVERY": "5", "CORNERS_MODEL": str(ROOT / "models" / "keypoints.keras"),
-           "OVERRIDES_fillnet": "train.seed=3", "SYNTH": "closed_prob=0.5 no_box_prob=0.2"}
+           "OVERRIDES_fillnet": "train.seed=3 init=", "INIT_FROM": str(init_from), "SYNTH": "closed_prob=0.5 no_box_prob=0.2"}
     r = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh"), "fillnet", "keypoints"], env=env, capture_output=True,
                        text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -149,7 +153,7 @@ def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_p
     assert not list(via.parent.glob("*.png"))  # results.pictures=false: corners only, no drawn pictures
     assert len(read_via(via)) == 12 and r.stdout.index("keypoints training started") < r.stdout.index("fillnet training started")
     fill_cfg = (tmp_path / "runs" / "fillnet" / "gpu_smoke" / "config.yaml").read_text()
-    assert f"corners_from: {via}" in fill_cfg and "seed: 3" in fill_cfg
+    assert f"corners_from: {via}" in fill_cfg and "seed: 3" in fill_cfg and "init: ''" in fill_cfg
     assert "seed: 3" not in (tmp_path / "runs" / "keypoints" / "gpu_smoke" / "config.yaml").read_text()
     rows = [json.loads(line) for line in (tmp_path / "data" / scenes / "meta.jsonl").read_text().splitlines()]
     assert rows[0]["seed"] == sample_seed(5, 0)  # SEED: scenes of another seed
