@@ -13,7 +13,7 @@
 #        INIT_FROM (a folder of trained models, e.g. models: each task starts from its <task>.keras there, init=, unless
 #        OVERRIDES_<task> names init= itself),
 #        CORNERS_MODEL (a corner model, e.g. models/keypoints.keras: its corners of the training scenes are predicted
-#        first, in batches on the GPU, and the fill model trains on them, data.corners_from), PRESET_SUFFIX (_gpu; _smoke for a dry run), DATA (datasets), RUNS (runs),
+#        first, in batches on the GPU by CORNERS_SHARDS processes side by side (4), and the fill model trains on them, data.corners_from), PRESET_SUFFIX (_gpu; _smoke for a dry run), DATA (datasets), RUNS (runs),
 #        PYTHON (python3), OUT (where results go: <task>.keras without optimizer state, <task>_history.csv, log.txt), COLLECT_EVERY (45 s)
 #
 # Run from the repository root. Wheels in .whl/ (scripts/gpu_wheels.sh; WHEELS= another folder, empty for none) are
@@ -70,6 +70,42 @@ minutes_left() {  # what is left of DEADLINE_S, less a minute for the last epoch
 if [ -n "${CORNERS_MODEL:-}" ] && [[ " $TASKS " == *" fillnet "* ]]; then  # fillnet starts last: it waits for the corners
   TASKS="$(for t in $TASKS; do [ "$t" = fillnet ] || printf '%s ' "$t"; done)fillnet"
 fi
+predict_corners() {  # OUT_DIR MEMORY_SHARE: CORNERS_SHARDS `nie predict keypoints` side by side, each on every n-th photo
+  # (linked into a folder of its own), then their VIA files as one, OUT_DIR/predictions_via.json (written last, whole).
+  # One process reads only about 100 photos/s on the GPU machine, its Python and the model's calls taking turns (the
+  # third run: 30,000 photos in 278 s), so several share the GPU.
+  local out=$1 n=${CORNERS_SHARDS:-4} k rc=0 shard_pids=() frac
+  rm -rf "$out/shards"
+  n=$("$PY" -c 'import os, sys
+src, out = os.path.abspath(sys.argv[1]), sys.argv[2]
+names = sorted(os.listdir(src))
+n = max(1, min(int(sys.argv[3]), len(names)))
+for k in range(n):
+    os.makedirs(os.path.join(out, "shards", str(k), "images"))
+for i, name in enumerate(names):
+    os.symlink(os.path.join(src, name), os.path.join(out, "shards", str(i % n), "images", name))
+print(n)' "$DATA/$SCENES/images" "$out" "$n") || return 1
+  frac=$("$PY" -c "print(round($2 / $n, 3))")
+  for ((k = 0; k < n; k++)); do
+    XLA_PYTHON_CLIENT_MEM_FRACTION=$frac nie predict keypoints --model "$CORNERS_MODEL" --input "$out/shards/$k/images" \
+      --out "$out/shards/$k" results.pictures=false >"$LOGS/corners_$k.log" 2>&1 &
+    shard_pids+=($!)
+  done
+  for pid in "${shard_pids[@]}"; do wait "$pid" || rc=1; done
+  [ $rc = 0 ] || return 1
+  "$PY" - "$out" "$n" <<'PYEOF'
+import json, os, sys
+out, n = sys.argv[1], int(sys.argv[2])
+merged = {}
+for k in range(n):
+    with open(os.path.join(out, "shards", str(k), "predictions_via.json")) as f:
+        merged.update(json.load(f))
+with open(os.path.join(out, "predictions_via.json.part"), "w") as f:
+    json.dump(merged, f)
+os.replace(os.path.join(out, "predictions_via.json.part"), os.path.join(out, "predictions_via.json"))
+print(f"{len(merged)} photos' corners from {n} shards -> {out}/predictions_via.json")
+PYEOF
+}
 n_tasks=$(wc -w <<<"$TASKS")
 share=$("$PY" -c "print(round(0.9 / $n_tasks, 2))")
 pids=()
@@ -80,8 +116,7 @@ for task in $TASKS; do
   [ -n "${INIT_FROM:-}" ] && [ -f "$INIT_FROM/$task.keras" ] && [[ " ${!per_task:-} " != *" init="* ]] && extra+=("init=$INIT_FROM/$task.keras")
   if [ "$task" = fillnet ] && [ -n "${CORNERS_MODEL:-}" ]; then  # the corners nie fill will meet, before the training starts
     corners=$RUNS/corners/$SCENES
-    [ -f "$corners/predictions_via.json" ] || XLA_PYTHON_CLIENT_MEM_FRACTION=$share nie predict keypoints --model "$CORNERS_MODEL" --input "$DATA/$SCENES/images" \
-      --out "$corners" results.pictures=false >"$LOGS/corners.log" 2>&1 || { say "corner prediction failed (see $LOGS/corners.log)"; status_corners=1; }
+    [ -f "$corners/predictions_via.json" ] || predict_corners "$corners" "$share" || { say "corner prediction failed (see $LOGS/corners_*.log)"; status_corners=1; }
     [ -f "$corners/predictions_via.json" ] && extra+=("data.corners_from=$corners/predictions_via.json") && say "fillnet trains on $CORNERS_MODEL's corners"
   fi
   # shellcheck disable=SC2086

@@ -134,7 +134,7 @@ def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_p
     env = {**os.environ, "KERAS_BACKEND": OTHER, "PYTHONPATH": str(HIDE_TF), "PYTHON": sys.executable, "WHEELS": "",
            "N": "12", "SEED": "5", "N_EVAL": "0", "PRESET_SUFFIX": "_smoke", "DATA": str(tmp_path / "data"), "RUNS": str(tmp_path / "runs"),
            "OUT": str(out), "DEADLINE_S": "400", "COLLECT_EVERY": "5", "CORNERS_MODEL": str(ROOT / "models" / "keypoints.keras"),
-           "OVERRIDES_fillnet": "train.seed=3 init=", "INIT_FROM": str(init_from), "SYNTH": "closed_prob=0.5 no_box_prob=0.2"}
+           "CORNERS_SHARDS": "3", "OVERRIDES_fillnet": "train.seed=3 init=", "INIT_FROM": str(init_from), "SYNTH": "closed_prob=0.5 no_box_prob=0.2"}
     r = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh"), "fillnet", "keypoints"], env=env, capture_output=True,
                        text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -150,7 +150,8 @@ def test_gpu_recipe_dry_run_trains_side_by_side_and_leaves_stripped_models(tmp_p
     assert "=== keypoints" in (out / "log.txt").read_text()
     scenes = "gpu_train_12_s5_" + hashlib.md5(b"closed_prob=0.5 no_box_prob=0.2").hexdigest()[:6]  # SYNTH: its own folder
     via = tmp_path / "runs" / "corners" / scenes / "predictions_via.json"
-    assert not list(via.parent.glob("*.png"))  # results.pictures=false: corners only, no drawn pictures
+    assert not [p for p in via.parent.rglob("*.png") if p.parent.name != "images"]  # results.pictures=false: no drawn pictures
+    assert [len(list((via.parent / "shards" / str(k) / "images").iterdir())) for k in range(3)] == [4, 4, 4]  # CORNERS_SHARDS
     assert len(read_via(via)) == 12 and r.stdout.index("keypoints training started") < r.stdout.index("fillnet training started")
     fill_cfg = (tmp_path / "runs" / "fillnet" / "gpu_smoke" / "config.yaml").read_text()
     assert f"corners_from: {via}" in fill_cfg and "seed: 3" in fill_cfg and "init: ''" in fill_cfg
