@@ -102,3 +102,15 @@ def test_every_field_has_a_comment():
             lines = [ln for ln in source if ln.strip().startswith(f"{f.name}:")]
             assert lines and "#" in lines[0], f"{cls.__name__}.{f.name} lacks a comment"
     assert len(seen) >= 10
+
+
+def test_the_gpu_fill_preset_fine_tunes_the_shipped_model_as_its_cpu_runs_did():
+    """INIT_FROM=models starts fillnet_gpu from the shipped fill model: same blocks, and the loss weights and degraded
+    draws of the runs that made it (the third lease trained with overfill weight 0.1 and lost overfill labels)."""
+    _, gpu = configs.get_preset("fillnet_gpu")
+    _, shipped = configs.get_preset("fillnet_deeper48k_l1")
+    assert gpu.model == shipped.model
+    assert (gpu.overfill_weight, gpu.open_weight, gpu.data.degrade_prob) == (shipped.overfill_weight, shipped.open_weight,
+                                                                              shipped.data.degrade_prob)
+    assert (gpu.data.size, gpu.data.margin, gpu.data.corners_from_prob) == (shipped.data.size, shipped.data.margin,
+                                                                            shipped.data.corners_from_prob)
