@@ -93,18 +93,11 @@ print(n)' "$DATA/$SCENES/images" "$out" "$n") || return 1
   done
   for pid in "${shard_pids[@]}"; do wait "$pid" || rc=1; done
   [ $rc = 0 ] || return 1
-  "$PY" - "$out" "$n" <<'PYEOF'
-import json, os, sys
-out, n = sys.argv[1], int(sys.argv[2])
-merged = {}
-for k in range(n):
-    with open(os.path.join(out, "shards", str(k), "predictions_via.json")) as f:
-        merged.update(json.load(f))
-with open(os.path.join(out, "predictions_via.json.part"), "w") as f:
-    json.dump(merged, f)
-os.replace(os.path.join(out, "predictions_via.json.part"), os.path.join(out, "predictions_via.json"))
-print(f"{len(merged)} photos' corners from {n} shards -> {out}/predictions_via.json")
-PYEOF
+  "$PY" -c 'import sys
+from data.via import read_via, write_via
+images = [image for path in sys.argv[2:] for image in read_via(path)]
+write_via(sys.argv[1], images)
+print(f"the corners of {len(images)} photos from {len(sys.argv) - 2} shards -> {sys.argv[1]}")' "$out/predictions_via.json" "$out"/shards/*/predictions_via.json
 }
 n_tasks=$(wc -w <<<"$TASKS")
 share=$("$PY" -c "print(round(0.9 / $n_tasks, 2))")
