@@ -51,7 +51,7 @@ def predict_folder(model_path: str, source: str, out: str, cfg: ClassifierConfig
     out_dir = Path(out)
     report = ItemReport()
     rows, tiles = [], []
-    for path, rgb in iter_images(list_inputs(source), report, "predict classifier", progress):
+    for path, rgb in iter_images(list_inputs(source), report, "predict classifier", progress, ahead=4):
         p = predict_probabilities(model, [rgb])[0]
         label = cfg.class_names[int(np.argmax(p))]
         rows.append({"image": path.name, "label": label, "probability": f"{float(p.max()):.4f}",

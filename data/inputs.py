@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from data.images import IMAGE_SUFFIXES
@@ -28,16 +31,42 @@ def list_inputs(source: str | os.PathLike, suffixes: tuple[str, ...] = IMAGE_SUF
     return files
 
 
-def iter_images(files: list[Path], report: ItemReport, desc: str, progress: bool = True):
-    """Yields (path, uint8 RGB) for each readable image, with a progress bar; unreadable ones go to report.skipped."""
+def iter_images(files: list[Path], report: ItemReport, desc: str, progress: bool = True, ahead: int = 0):
+    """Yields (path, uint8 RGB) for each readable image, in the order of `files`, with a progress bar; unreadable ones
+    go to report.skipped. ahead > 0: up to that many images are decoded ahead by background threads (OpenCV and Pillow
+    release the GIL while decoding) while the caller works on the ones yielded, e.g. a model call on a GPU."""
     from tqdm import tqdm
 
-    from data.images import ImageReadError, read_image
-
-    for path in tqdm(files, desc=desc, unit="img", disable=not progress or len(files) < 2):
-        try:
-            rgb = read_image(path)
-        except ImageReadError as err:
-            report.skipped.append((path.name, str(err)))
+    loaded = map(_load, files) if ahead <= 0 else _decoded_ahead(files, ahead)
+    for path, rgb, error in tqdm(loaded, desc=desc, unit="img", total=len(files), disable=not progress or len(files) < 2):
+        if error is not None:
+            report.skipped.append((path.name, error))
             continue
         yield path, rgb
+
+
+def _load(path: Path):
+    """(path, RGB or None, the reason it could not be read or None)."""
+    from data.images import ImageReadError, read_image
+
+    try:
+        return path, read_image(path), None
+    except ImageReadError as err:
+        return path, None, str(err)
+
+
+def _decoded_ahead(files: list[Path], ahead: int, threads: int = 0):
+    """_load over files in their order, at most `ahead` decoded or in flight at a time."""
+    threads = threads or max(1, min(4, os.cpu_count() or 1))
+    todo = iter(files)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="decode")
+    try:
+        pending = deque(pool.submit(_load, p) for p in islice(todo, ahead))
+        while pending:
+            done = pending.popleft().result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append(pool.submit(_load, nxt))
+            yield done
+    finally:  # also when the caller stops early: what is queued is dropped, what runs is waited for
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -55,7 +55,7 @@ def predict_folder(model_path: str, source: str, out: str, cfg: DepthConfig, pro
     model = load_model(model_path)
     out_dir = Path(out)
     report = ItemReport()
-    for path, rgb in iter_images(list_inputs(source), report, "predict depth", progress):
+    for path, rgb in iter_images(list_inputs(source), report, "predict depth", progress, ahead=4):
         depth = predict_depth(model, [rgb])[0]
         write_depth(out_dir / "depth" / f"{path.stem}.png", depth, cfg.depth_scale)
         write_image(out_dir / "colour" / f"{path.stem}.png", colour_depth(depth))
