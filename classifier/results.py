@@ -16,7 +16,7 @@ from data.atomic_files import write_bytes_atomic, write_csv_atomic, write_text_a
 from data.contact_sheet import caption, tile_grid
 from data.figures import figure_png, pyplot
 from data.images import read_image, write_image
-from data.inputs import ItemReport, iter_images, list_inputs
+from data.inputs import PHOTOS_AHEAD, ItemReport, iter_images, list_inputs
 from tasks.backend import backend
 from tasks.model_files import load_model
 
@@ -51,7 +51,7 @@ def predict_folder(model_path: str, source: str, out: str, cfg: ClassifierConfig
     out_dir = Path(out)
     report = ItemReport()
     rows, tiles = [], []
-    for path, rgb in iter_images(list_inputs(source), report, "predict classifier", progress, ahead=4):
+    for path, rgb in iter_images(list_inputs(source), report, "predict classifier", progress, ahead=PHOTOS_AHEAD):
         p = predict_probabilities(model, [rgb])[0]
         label = cfg.class_names[int(np.argmax(p))]
         rows.append({"image": path.name, "label": label, "probability": f"{float(p.max()):.4f}",

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from data.images import IMAGE_SUFFIXES
 
+PHOTOS_AHEAD = 4  # photos decoded ahead while a one-photo-at-a-time model call runs (nie predict depth / classifier)
+
 
 @dataclass
 class ItemReport:
@@ -55,11 +57,10 @@ def _load(path: Path):
         return path, None, str(err)
 
 
-def _decoded_ahead(files: list[Path], ahead: int, threads: int = 0):
-    """_load over files in their order, at most `ahead` decoded or in flight at a time."""
-    threads = threads or max(1, min(4, os.cpu_count() or 1))
+def _decoded_ahead(files: list[Path], ahead: int):
+    """_load over files in their order, at most `ahead` decoded or in flight at a time, on up to 4 threads."""
     todo = iter(files)
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="decode")
+    pool = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="decode")
     try:
         pending = deque(pool.submit(_load, p) for p in islice(todo, ahead))
         while pending:

@@ -22,7 +22,7 @@ from data.contact_sheet import colour_depth
 from data.depth_io import DEPTH_SUFFIXES, DepthReadError, read_depth, write_depth
 from data.figures import figure_png, pyplot
 from data.images import ImageReadError, read_image, write_image
-from data.inputs import ItemReport, iter_images, list_inputs
+from data.inputs import PHOTOS_AHEAD, ItemReport, iter_images, list_inputs
 from depth.metrics import METRIC_NAMES, depth_metrics, median_scaled, ssim_map_np, valid_pixels
 from tasks.model_files import load_model as load_model_file
 
@@ -55,7 +55,7 @@ def predict_folder(model_path: str, source: str, out: str, cfg: DepthConfig, pro
     model = load_model(model_path)
     out_dir = Path(out)
     report = ItemReport()
-    for path, rgb in iter_images(list_inputs(source), report, "predict depth", progress, ahead=4):
+    for path, rgb in iter_images(list_inputs(source), report, "predict depth", progress, ahead=PHOTOS_AHEAD):
         depth = predict_depth(model, [rgb])[0]
         write_depth(out_dir / "depth" / f"{path.stem}.png", depth, cfg.depth_scale)
         write_image(out_dir / "colour" / f"{path.stem}.png", colour_depth(depth))
