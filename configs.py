@@ -855,8 +855,9 @@ def fillnet_more70k_cpu() -> FillnetConfig:
     (3,500 scenes, predicted corners, some trained on before). On 600 scenes of seed 5000 (the deciding set): `nie fill`
     5.02 -> 4.90 pp (paired gain 0.125, standard error 0.060) but OK/NOK 90.8 -> 90.1 % (6 labels right only with it,
     10 only before; bias +0.49 -> -0.25 pp moved errors from OK-called to NOK-called); its mean with the shipped model
-    4.92 pp, 90.3 %. By the rule declared beforehand (better fill, labels not worse) **not shipped**. On 600 scenes of seed 5001,
-    looked at afterwards: 4.85 pp as the shipped model, OK/NOK 89.6 % against 89.5 %. README "The latest step".
+    4.92 pp, 90.3 %. By the rule declared beforehand (better fill, labels not worse) **not shipped**. On 600 scenes of
+    seed 5001, looked at afterwards: 4.85 pp as the shipped model, OK/NOK 89.6 % against 89.5 %. README "The latest
+    step".
     """
     cfg = fillnet_more50k_cpu()
     cfg.data.cache_mb = 11264

@@ -5,9 +5,10 @@
 
 Reads the model of each shipped run (`SHIPPED`: the best epoch of runs/keypoints/banks16k, runs/depth/ft_r48k,
 runs/classifier/classifier, and the last epoch of runs/fillnet/more50k: fillnet_more50k_cpu, trained on from the last
-epoch of runs/fillnet/gpu21_cpu: fillnet_gpu30k_cpu, trained on from the GPU's fine-tune (runs/fillnet/gpu21) of the last epoch of runs/fillnet/deeper48k_l1, itself grown from
-runs/fillnet/deeper48k, grown from runs/fillnet/soup_r36k.keras, the mean of the best epochs of runs/fillnet/ft_r24k
-and ft_r36k by `python -m scripts.average_models`); models/README.md lists the commands that make those runs.
+epoch of runs/fillnet/gpu21_cpu: fillnet_gpu30k_cpu, trained on from the GPU's fine-tune (runs/fillnet/gpu21) of the
+last epoch of runs/fillnet/deeper48k_l1, itself grown from runs/fillnet/deeper48k, grown from
+runs/fillnet/soup_r36k.keras, the mean of the best epochs of runs/fillnet/ft_r24k and ft_r36k by
+`python -m scripts.average_models`); models/README.md lists the commands that make those runs.
 """
 
 from __future__ import annotations
