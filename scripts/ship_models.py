@@ -4,11 +4,13 @@
     python -m scripts.ship_models --out DIR --run keypoints=runs/keypoints/gpu_gpu   # another run (a file or a run folder)
 
 Reads the model of each shipped run (`SHIPPED`: the best epoch of runs/keypoints/banks16k, runs/depth/ft_r48k,
-runs/classifier/classifier, and the last epoch of runs/fillnet/more50k: fillnet_more50k_cpu, trained on from the last
-epoch of runs/fillnet/gpu21_cpu: fillnet_gpu30k_cpu, trained on from the GPU's fine-tune (runs/fillnet/gpu21) of the
-last epoch of runs/fillnet/deeper48k_l1, itself grown from runs/fillnet/deeper48k, grown from
-runs/fillnet/soup_r36k.keras, the mean of the best epochs of runs/fillnet/ft_r24k and ft_r36k by
-`python -m scripts.average_models`); models/README.md lists the commands that make those runs.
+runs/classifier/classifier, and runs/fillnet/soup70k.keras: the weight mean of the last epochs of runs/fillnet/more70k
+(fillnet_more70k_cpu) and runs/fillnet/matched70k (fillnet_matched70k_cpu), both trained on from the last epoch of
+runs/fillnet/more50k: fillnet_more50k_cpu, trained on from the last epoch of runs/fillnet/gpu21_cpu:
+fillnet_gpu30k_cpu, trained on from the GPU's fine-tune (runs/fillnet/gpu21) of the last epoch of
+runs/fillnet/deeper48k_l1, itself grown from runs/fillnet/deeper48k, grown from runs/fillnet/soup_r36k.keras, the mean
+of the best epochs of runs/fillnet/ft_r24k and ft_r36k; the means by `python -m scripts.average_models`);
+models/README.md lists the commands that make those runs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SHIPPED = {"keypoints": "keypoints/banks16k/best.keras", "depth": "depth/ft_r48k/best.keras", "classifier": "classifier/classifier", "fillnet": "fillnet/more50k/last.keras"}
+SHIPPED = {"keypoints": "keypoints/banks16k/best.keras", "depth": "depth/ft_r48k/best.keras", "classifier": "classifier/classifier", "fillnet": "fillnet/soup70k.keras"}
 
 
 def main(argv: list[str] | None = None) -> int:
