@@ -848,8 +848,9 @@ def fillnet_more70k_cpu() -> FillnetConfig:
              results.pictures=false`, `python -m scripts.merge_datasets --out datasets/mix70k_s21s24
              datasets/mix50k_s21s23 datasets/cpu24_20k --via datasets/mix50k_s21s23/predictions_via.json
              runs/corners/cpu24_20k/predictions_via.json`, then `nie train fillnet --data datasets/mix70k_s21s24 --preset
-             fillnet_more70k_cpu --run runs/fillnet/more70k init=models/fillnet.keras
-             data.corners_from=datasets/mix70k_s21s24/predictions_via.json` (models/fillnet.keras: fillnet_more50k_cpu's)
+             fillnet_more70k_cpu --run runs/fillnet/more70k init=runs/fillnet/more50k/last.keras
+             data.corners_from=datasets/mix70k_s21s24/predictions_via.json` (run with init=models/fillnet.keras, which
+             was that model then; models/fillnet.keras is the mean of this and fillnet_matched70k_cpu's since)
     Time: 4 minutes for the scenes, 27 for their corners, 75 for the training on 2 CPU cores.
     Result (2026-11-29; its last epoch, 8 of about 8.5 minutes, declared before looking): validation 5.08 -> 4.97 pp
     (3,500 scenes, predicted corners, some trained on before). On 600 scenes of seed 5000 (the deciding set): `nie fill`
@@ -870,11 +871,12 @@ def fillnet_more70k_cpu() -> FillnetConfig:
 def fillnet_matched70k_cpu() -> FillnetConfig:
     """fillnet_more70k_cpu with every training draw rectified by the corner model's corners (`data.corners_from_prob`
     1.0 instead of 0.5): the model learns only from the corners `nie fill` will give it, none from jittered true ones.
-    An A/B against fillnet_more70k_cpu: the same start (models/fillnet.keras), scenes, loss, rate and minutes.
+    An A/B against fillnet_more70k_cpu: the same start (fillnet_more50k_cpu's model), scenes, loss, rate and minutes.
 
     Command: the scenes and corners of fillnet_more70k_cpu, then `nie train fillnet --data datasets/mix70k_s21s24
-             --preset fillnet_matched70k_cpu --run runs/fillnet/matched70k init=models/fillnet.keras
-             data.corners_from=datasets/mix70k_s21s24/predictions_via.json`
+             --preset fillnet_matched70k_cpu --run runs/fillnet/matched70k init=runs/fillnet/more50k/last.keras
+             data.corners_from=datasets/mix70k_s21s24/predictions_via.json` (run with init=models/fillnet.keras, which
+             was that model then)
     Time: 75 minutes on 2 CPU cores (7 epochs of 8.5-12.5 minutes).
     Result (2026-11-29; its last epoch, declared before looking): validation 5.11 -> 4.91 pp (fillnet_more70k_cpu:
     4.97 on the same 3,500 scenes). On the 1,200 development scenes of seeds 5000 and 5001 (the rule declared
